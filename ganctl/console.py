@@ -1,0 +1,132 @@
+"""Where ganctl talks to people: rich progress bars and messages on stderr, results on stdout.
+
+Library code reports progress through :func:`progress` and :func:`info`; the CLI's ``--quiet``
+(:func:`set_quiet`) silences both. Results meant for machines (``--json``) go to stdout via
+:func:`emit_json`, so they can be piped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+T = TypeVar("T")
+
+stderr = Console(stderr=True, highlight=False)
+_quiet = False
+_debug = False
+
+
+def set_quiet(value: bool) -> None:
+    """Silence progress bars and info messages (errors are still shown)."""
+    global _quiet
+    _quiet = bool(value)
+
+
+def set_debug(value: bool) -> None:
+    """Show tracebacks for unexpected errors."""
+    global _debug
+    _debug = bool(value)
+
+
+def is_quiet() -> bool:
+    """True under ``--quiet``."""
+    return _quiet
+
+
+def is_debug() -> bool:
+    """True under ``--debug``."""
+    return _debug
+
+
+def info(message: str) -> None:
+    """A progress/status message on stderr (rich markup allowed); hidden under --quiet."""
+    if not _quiet:
+        stderr.print(message)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, shown even under --quiet."""
+    stderr.print(f"[yellow]warning:[/] {message}")
+
+
+def error(message: str) -> None:
+    """One red error line on stderr."""
+    stderr.print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object on stdout (for --json)."""
+    sys.stdout.write(json.dumps(obj, default=float) + "\n")
+    sys.stdout.flush()
+
+
+class RateColumn(ProgressColumn):
+    """Items per second, e.g. ``123.4 it/s``."""
+
+    def __init__(self, unit: str = "it"):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text(f"-- {self.unit}/s", style="progress.data.speed")
+        return Text(f"{speed:,.1f} {self.unit}/s", style="progress.data.speed")
+
+
+def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Progress:
+    """A rich Progress on stderr with bar, count, rate, elapsed and ETA; disabled under --quiet."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(unit),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        *extra,
+        console=stderr,
+        disable=_quiet,
+        transient=False,
+    )
+
+
+@contextmanager
+def progress(description: str, total: int | None, unit: str = "it") -> Iterator[Any]:
+    """Context manager yielding ``advance(n=1)`` for one progress bar."""
+    with new_progress(unit) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
+
+
+def track(iterable: Iterable[T], description: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
+    """Iterate with a progress bar (hidden under --quiet)."""
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    with progress(description, total, unit) as advance:
+        for item in iterable:
+            yield item
+            advance()

@@ -1,0 +1,1 @@
+"""Datasets, dataset preparation, downloads and image I/O."""

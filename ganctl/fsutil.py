@@ -1,0 +1,68 @@
+"""Small filesystem helpers: atomic writes and input/output safety checks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ganctl.errors import OutputError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path`` atomically.
+
+    The temporary name keeps ``path``'s suffix, so writers that pick a format from the extension
+    (PIL, safetensors) behave the same. On error the temporary file is removed and ``path`` untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + rename)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def is_same_or_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """True when ``path`` is ``folder`` or lies somewhere below it (symlinks resolved)."""
+    p = Path(path).resolve()
+    f = Path(folder).resolve()
+    return p == f or f in p.parents
+
+
+def check_output_outside_input(out: str | os.PathLike, inp: str | os.PathLike) -> None:
+    """Refuse an output folder equal to or inside the input folder, so inputs are never overwritten."""
+    inp_path = Path(inp)
+    if inp_path.is_dir() and is_same_or_inside(out, inp_path):
+        raise OutputError(out, f"output folder is inside the input folder {inp}; choose another --out")
+    if inp_path.is_file() and Path(out).resolve() == inp_path.resolve():
+        raise OutputError(out, "output would overwrite the input file")

@@ -1,0 +1,53 @@
+"""Shared fixtures: real data from $GANCTL_TEST_DATA, a CLI runner, an isolated $GANCTL_HOME."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ganctl import console
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real test data folder (../shared/data in CI). Required under CI=true, skipped otherwise."""
+    value = os.environ.get("GANCTL_TEST_DATA")
+    path = Path(value) if value else None
+    if path is None or not path.is_dir():
+        message = f"$GANCTL_TEST_DATA is not set to a folder (got {value!r}); real-data tests need it"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_source(real_data: Path) -> Path:
+    """The folder with the four official MNIST IDX .gz files."""
+    return real_data / "mnist"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Each test gets its own empty $GANCTL_HOME cache, so nothing leaks between tests or to ~."""
+    home = tmp_path_factory.mktemp("ganctl_home")
+    monkeypatch.setenv("GANCTL_HOME", str(home))
+    yield
+    console.set_quiet(False)
+    console.set_debug(False)
+
+
+@pytest.fixture
+def cli():
+    """Invoke the ganctl CLI in-process: ``cli("translate", "x", ...)`` -> click Result."""
+    from ganctl.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args])
+
+    return invoke
