@@ -132,15 +132,17 @@ def _check_is_safetensors(path: Path) -> None:
         raise CheckpointError(path, "is a folder; give a .safetensors file or a run folder")
     with open(path, "rb") as fh:
         head = fh.read(9)
+    size = path.stat().st_size
+    if len(head) == 9:
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if 0 < header_len <= min(_MAX_HEADER, size - 8) and head[8:9] == b"{":
+            return
+    # Not a safetensors header: say what it looks like (a zip-based or legacy torch pickle is common).
     if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
         raise CheckpointError(
             path, "is a PyTorch pickle (.pt/.pth), not a safetensors checkpoint; ganctl never loads pickles"
         )
-    if len(head) < 9:
-        raise CheckpointError(path, "is too short to be a safetensors checkpoint")
-    (header_len,) = struct.unpack("<Q", head[:8])
-    if header_len <= 0 or header_len > min(_MAX_HEADER, path.stat().st_size - 8) or head[8:9] != b"{":
-        raise CheckpointError(path, "is not a safetensors checkpoint")
+    raise CheckpointError(path, "is not a safetensors checkpoint")
 
 
 def read_checkpoint_metadata(path: str | os.PathLike) -> dict[str, str]:
