@@ -1,0 +1,57 @@
+"""Plain MNIST as a one-domain dataset folder (``--data mnist``, for the unconditional digit GAN).
+
+``prepare_mnist_digits(out)`` writes the 60,000 train digits to ``trainA/`` and the 10,000 test digits to
+``testA/`` as 1-channel PNG (28 x 28, or 32 x 32 padded), in MNIST's order, with every digit in ``labels``;
+``trainB/`` and ``testB/`` exist but stay empty (there is no second domain).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ganctl import console
+from ganctl.data.dataset_meta import write_dataset_meta
+from ganctl.data.export import SplitImages, write_splits
+from ganctl.data.mnist import MnistData, load_mnist
+from ganctl.data.mnist_color import check_size, pad_to
+from ganctl.data.prepared import PreparedDataset, check_limit, default_out
+from ganctl.data.staging import staging_dir
+
+
+def prepare_mnist_digits(
+    out: str | os.PathLike | None = None,
+    source: str | os.PathLike | None = None,
+    size: int = 28,
+    limit: int | None = None,
+    overwrite: bool = False,
+    mnist: MnistData | None = None,
+) -> PreparedDataset:
+    """Write MNIST as trainA/testA gray digits (see the module docstring)."""
+    start = time.perf_counter()
+    check_size(size)
+    check_limit(limit)
+    out = Path(out) if out is not None else default_out("mnist")
+    data = mnist or load_mnist(source)
+    n_train = len(data.train_labels) if limit is None else min(limit, len(data.train_labels))
+    n_test = len(data.test_labels) if limit is None else min(limit, len(data.test_labels))
+    splits = {
+        "trainA": SplitImages(pad_to(data.train_images[:n_train], size), data.train_labels[:n_train]),
+        "testA": SplitImages(pad_to(data.test_images[:n_test], size), data.test_labels[:n_test]),
+    }
+    with staging_dir(out, overwrite) as stage:
+        counts, labels = write_splits(stage, splits, f"mnist {out.name}")
+        write_dataset_meta(stage, {
+            "name": out.name,
+            "kind": "mnist",
+            "source": str(Path(source).resolve()) if source is not None else "MNIST (ganctl cache)",
+            "options": {"size": size, "limit": limit},
+            "seed": None,
+            "counts": counts,
+            "channels": {"A": 1},
+            "labels": labels,
+        })
+    result = PreparedDataset(out, counts, time.perf_counter() - start)
+    console.info(f"[green]mnist[/] {result.summary()}")
+    return result
