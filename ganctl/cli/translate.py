@@ -6,10 +6,24 @@ from pathlib import Path
 
 import typer
 
+from ganctl import console
 from ganctl.checkpoint import read_checkpoint_metadata, resolve_checkpoint_path
-from ganctl.cli.placeholder import not_available_yet
-from ganctl.errors import InputError
+from ganctl.errors import InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
+
+_PERF = "Performance"
+
+
+def _parse_size(value: str) -> int | None:
+    if value.strip().lower() == "keep":
+        return None
+    try:
+        size = int(value)
+    except ValueError:
+        raise OptionError("--size", f"must be 'keep' or a number of pixels, got {value!r}") from None
+    if size < 1:
+        raise OptionError("--size", f"must be a positive number of pixels, got {size}")
+    return size
 
 
 def translate(
@@ -17,8 +31,22 @@ def translate(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder.", show_default=False),
     model: Path = typer.Option(..., "--model", "-m", help="A run folder or a .safetensors checkpoint.",
                                show_default=False),
+    direction: str = typer.Option("a2b", "--direction", "-d", help="a2b runs G_A (A -> B), b2a runs G_B."),
+    fmt: str = typer.Option("png", "--format", help="Output image format: png, jpg or same (as the input)."),
+    size: str = typer.Option("keep", "--size", help="keep, or resize the shorter side to N pixels first."),
+    strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first unreadable or non-image file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace output files that exist already."),
+    batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
+                                   rich_help_panel=_PERF),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
+    precision: str = typer.Option("auto", "--precision", rich_help_panel=_PERF,
+                                  help="auto (bf16 where the device runs it natively, else fp32), fp32 or bf16."),
+    num_workers: int = typer.Option(None, "--num-workers", min=1, show_default="min(16, CPUs)",
+                                    help="Threads decoding and encoding images.", rich_help_panel=_PERF),
 ) -> None:
     """Translate images, folders and videos with a trained model.
+
+    Folders are mirrored under --out; videos come back as videos (same frame rate, audio kept).
 
     Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp[/]
     """
@@ -26,4 +54,13 @@ def translate(
         raise InputError(input, "no such file or folder")
     check_output_outside_input(out, input)
     read_checkpoint_metadata(resolve_checkpoint_path(model))
-    not_available_yet("ganctl translate")
+    # Imported here so that --help and input errors stay fast (torch, PyAV).
+    from ganctl.translate import VIDEO_EXTENSIONS, translate_path
+
+    summary = translate_path(
+        input, out, model, direction=direction.lower(), device=device, precision=precision.lower(),
+        batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(), size=_parse_size(size),
+        overwrite=overwrite, strict=strict,
+    )
+    unit = "frames" if input.is_file() and input.suffix.lower() in VIDEO_EXTENSIONS else "images"
+    console.info(summary.line(unit))

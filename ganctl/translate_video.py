@@ -1,0 +1,193 @@
+"""Video in, video out: every frame through a :class:`ganctl.translate.Translator`, with PyAV.
+
+Frames keep their source timestamps (so the output has the source frame rate and the same number of
+frames); an audio stream is remuxed unchanged when the output container takes it. Decoding runs in a
+background thread while the model works on the previous batch. Output codecs: H.264 for mp4, mov,
+mkv and avi; VP8 for webm; a per-frame palette GIF for gif.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+from ganctl import console
+from ganctl.errors import ImageReadError, OutputError
+from ganctl.fsutil import atomic_path
+from ganctl.translate import TranslateSummary, Translator
+
+_END = object()
+
+
+def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str, str]]:
+    """(codec, pixel format, options) for an output container."""
+    if suffix == ".gif":
+        return "gif", "pal8", {}
+    if suffix == ".webm":
+        return "libvpx", "yuv420p", {"crf": "8", "b": "4M"}
+    # 4:2:0 needs even sizes; fall back to 4:4:4 for odd ones rather than change the frame size.
+    pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    return "libx264", pix_fmt, {"crf": "18", "preset": "fast"}
+
+
+def _scaled_size(width: int, height: int, size: int | None) -> tuple[int, int]:
+    if not size:
+        return width, height
+    scale = size / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str,
+                          size: tuple[int, int]) -> Iterator[tuple[str, Any, Any]]:
+    """Demux and decode in a thread; yields ("frame", HxW[xC] uint8, pts) and ("audio", packet, None)."""
+    items: queue.Queue = queue.Queue(maxsize=64)
+    stop = threading.Event()
+    streams = [video] + ([audio] if audio is not None else [])
+
+    def work() -> None:
+        try:
+            for packet in container.demux(*streams):
+                if stop.is_set():
+                    return
+                if audio is not None and packet.stream is audio:
+                    if packet.dts is not None:
+                        items.put(("audio", packet, None))
+                    continue
+                for frame in packet.decode():
+                    arr = frame.reformat(width=size[0], height=size[1], format=fmt).to_ndarray()
+                    items.put(("frame", arr, frame.pts))
+            items.put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it in the main thread
+            items.put(exc)
+
+    thread = threading.Thread(target=work, name="ganctl-video-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
+class _VideoWriter:
+    """Encodes uint8 frames into one video stream (plus an optional remuxed audio stream)."""
+
+    def __init__(self, path: Path, suffix: str, width: int, height: int, rate: Fraction, time_base: Fraction,
+                 audio: Any):
+        self.container = av.open(str(path), "w", format=None)
+        codec, self.pix_fmt, options = _codec_for(suffix, width, height)
+        self.stream = self.container.add_stream(codec, rate=rate, options=options)
+        self.stream.width, self.stream.height = width, height
+        self.stream.pix_fmt = self.pix_fmt
+        self.stream.time_base = self.stream.codec_context.time_base = time_base
+        self.audio = None
+        if audio is not None:
+            try:
+                self.audio = self.container.add_stream_from_template(audio)
+            except (av.error.FFmpegError, ValueError) as exc:
+                console.warn(f"{path.name}: audio ({audio.codec_context.name}) not copied: {exc}")
+
+    def _frame(self, pixels: np.ndarray) -> av.VideoFrame:
+        if self.pix_fmt == "pal8":
+            img = Image.fromarray(pixels).convert("RGB").quantize(256)
+            palette = np.zeros((256, 3), np.uint8)
+            flat = np.asarray(img.getpalette() or [], np.uint8).reshape(-1, 3)[:256]
+            palette[: len(flat)] = flat
+            argb = np.concatenate([np.full((256, 1), 255, np.uint8), palette], axis=1)
+            return av.VideoFrame.from_ndarray((np.asarray(img), argb), format="pal8")
+        return av.VideoFrame.from_ndarray(pixels, format="gray" if pixels.ndim == 2 else "rgb24")
+
+    def write(self, pixels: np.ndarray, pts: int) -> None:
+        """Encode one frame at ``pts`` (in the stream's time base)."""
+        frame = self._frame(pixels)
+        frame.pts = pts
+        frame.time_base = self.stream.codec_context.time_base
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def write_audio(self, packet: Any) -> None:
+        """Remux one audio packet unchanged."""
+        if self.audio is not None:
+            packet.stream = self.audio
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file."""
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()
+
+
+def translate_video(source: Path, target: Path, translator: Translator, *, batch_size: int = 16,
+                    size: int | None = None, overwrite: bool = False,
+                    summary: TranslateSummary | None = None) -> TranslateSummary:
+    """Translate every frame of ``source`` into the video ``target`` (same rate, frame count and audio)."""
+    summary = summary if summary is not None else TranslateSummary()
+    if target.exists() and not overwrite:
+        console.warn(f"skipped {source}: {target} exists already (use --overwrite to replace it)")
+        summary.skip(source.name, "exists")
+        return summary
+    if target.resolve() == source.resolve():
+        raise OutputError(target, "would overwrite its input")
+    try:
+        container = av.open(str(source))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise ImageReadError(source, f"cannot open video ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise ImageReadError(source, "has no video stream")
+        video = container.streams.video[0]
+        video.thread_type = "AUTO"
+        audio = container.streams.audio[0] if container.streams.audio else None
+        width, height = _scaled_size(video.codec_context.width, video.codec_context.height, size)
+        rate = video.average_rate or video.guessed_rate or Fraction(25)
+        time_base = video.time_base or Fraction(1, int(rate))
+        fmt = "gray" if translator.in_mode == "L" else "rgb24"
+        with atomic_path(target) as tmp, console.progress(f"translating {source.name}", video.frames or None,
+                                                          unit="frame") as advance:
+            writer = _VideoWriter(tmp, target.suffix.lower(), width, height, rate, time_base, audio)
+            batch: list[tuple[np.ndarray, int]] = []
+
+            def flush() -> None:
+                outs = translator([pixels for pixels, _ in batch])
+                for out, (_, pts) in zip(outs, batch):
+                    writer.write(out, pts)
+                summary.translated += len(batch)
+                advance(len(batch))
+                batch.clear()
+
+            try:
+                frames = 0
+                for kind, item, pts in _frames_in_background(container, video, audio, fmt, (width, height)):
+                    if kind == "audio":
+                        writer.write_audio(item)
+                        continue
+                    batch.append((item, pts if pts is not None else round(frames / (rate * time_base))))
+                    frames += 1
+                    if len(batch) >= batch_size:
+                        flush()
+                if batch:
+                    flush()
+                writer.close()
+            except av.error.FFmpegError as exc:
+                raise ImageReadError(source, f"video could not be translated ({exc})") from None
+    summary.outputs.append(target)
+    return summary
