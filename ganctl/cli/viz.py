@@ -1,19 +1,71 @@
-"""`ganctl viz`: Look at results: latent space, sample grids, HTML report."""
+"""`ganctl viz`: look at results: latent space, results grid over training, HTML report."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-from ganctl.cli.placeholder import not_available_yet
+from ganctl import console
 
 app = typer.Typer(
-    help="Look at results: latent space, sample grids, HTML report.",
-    no_args_is_help=False,
-    invoke_without_command=True,
+    help="Look at results: latent space, results grid over training, HTML report.",
+    no_args_is_help=True,
 )
 
 
-@app.callback()
-def _group(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
-        not_available_yet("ganctl viz")
+@app.command("latent")
+def latent(
+    model: Path = typer.Option(..., "--model", help="A cyclegan run folder or one of its .safetensors checkpoints."),
+    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
+    method: str = typer.Option("pca", "--method", help="pca (torch) or tsne (needs scikit-learn)."),
+    n: int = typer.Option(2000, "--n", help="Images to encode, half from each domain."),
+    split: str = typer.Option("test", "--split", help="test or train: which folders (testA/testB) to read."),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="Figure file (.png/.svg/.pdf); default RUN/latent_<method>.png."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the image subset and t-SNE."),
+) -> None:
+    """Plot the generators' bottleneck features of both domains in 2-D, coloured by domain, drawn as digits.
+
+    Example: [bold]ganctl viz latent --model runs/cyclegan/exp --method tsne --n 1000 --out latent.png[/]
+    """
+    from ganctl.viz.latent import plot_latent
+
+    path = plot_latent(model, out=out, data=data, method=method.lower(), n=n, split=split, device=device, seed=seed)
+    console.info(f"wrote {path}")
+
+
+@app.command("grid")
+def grid(
+    run: Path = typer.Argument(..., help="Run folder."),
+    epochs: Optional[str] = typer.Option(None, "--epochs", help="Comma-separated epochs, e.g. 0,7,15 (-1 = last); "
+                                         "default: up to 4 spread over the run."),
+    n: int = typer.Option(8, "--n", help="Test images per direction (rows)."),
+    split: str = typer.Option("test", "--split", help="test or train."),
+    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Figure file (.png/.svg/.pdf); default RUN/grid.png."),
+    device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fixed noise (gan runs)."),
+) -> None:
+    """Draw real test images and their translations by the checkpoints of chosen epochs, side by side.
+
+    Example: [bold]ganctl viz grid runs/cyclegan/exp --epochs 0,7,15 --out results.png[/]
+    """
+    from ganctl.viz.grid import build_grid
+
+    path = build_grid(run, out=out, epochs=epochs, n=n, split=split, data=data, device=device, seed=seed)
+    console.info(f"wrote {path}")
+
+
+@app.command("report")
+def report(run: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Write RUN/report.html: config, loss curves, sample grids per epoch and metrics, viewable offline.
+
+    Example: [bold]ganctl viz report runs/cyclegan/exp[/]
+    """
+    from ganctl.viz.report import write_report
+
+    path = write_report(run)
+    console.info(f"wrote {path}")

@@ -1,0 +1,266 @@
+"""The results figure of a run: real test images and what the model made of them at chosen epochs.
+
+* cyclegan: two panels, A -> B and B -> A; rows are test images, columns are the real image, then the
+  translation by each chosen epoch's generator.
+* gan: one panel of a fixed noise batch through each chosen epoch's generator.
+* colorize: gray input | colorized by each chosen epoch's generator | true colours (Lab, as translate does).
+* any run without per-epoch checkpoints: the training's own ``samples/epoch_NNNN.png`` of the chosen
+  epochs, side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganctl import console
+from ganctl.data.imageio import open_image, to_mode
+from ganctl.errors import InputError, OptionError
+from ganctl.viz.figures import check_figure_path, new_figure, save_figure
+from ganctl.viz.loading import (
+    checkpoint_config,
+    domain_channels,
+    epoch_checkpoints,
+    load_batch,
+    load_networks,
+    parse_epochs,
+    pick_images,
+    read_labels,
+    resolve_data_folder,
+    size_multiple,
+)
+
+_SAMPLE_FILE = re.compile(r"^epoch_(\d+)\.(png|jpg|jpeg)$")
+_PAD = 2
+# Small images (digits) are drawn bigger so they stay readable; large photos smaller so the figure fits.
+_TILE_TARGET_PX = 96
+
+
+def sample_images(run_dir: str | os.PathLike) -> dict[int, Path]:
+    """The per-epoch sample grids the training wrote, ``{epoch: path}`` sorted by epoch."""
+    folder = Path(run_dir) / "samples"
+    if not folder.is_dir():
+        return {}
+    found = {int(m.group(1)): p for p in folder.iterdir() if (m := _SAMPLE_FILE.match(p.name))}
+    return dict(sorted(found.items()))
+
+
+def _to_display(x: torch.Tensor) -> torch.Tensor:
+    """A batch in [-1, 1] (1 or 3 channels) as RGB in [0, 1]."""
+    x = x.detach().float().cpu().clamp(-1, 1).add(1).div(2)
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x[:, :3]
+
+
+def _tile_matrix(columns: list[torch.Tensor]) -> np.ndarray:
+    """Columns of N x 3 x H x W images as one H x W x 3 array: row i = image i across the columns,
+    every image framed by ``_PAD`` white pixels."""
+    grid = torch.stack(columns, dim=1)  # N x K x 3 x H x W
+    n, k, c, h, w = grid.shape
+    grid = torch.nn.functional.pad(grid, (_PAD, 0, _PAD, 0), value=1.0)
+    grid = grid.permute(0, 3, 1, 4, 2).reshape(n * (h + _PAD), k * (w + _PAD), c)
+    grid = torch.nn.functional.pad(grid, (0, 0, 0, _PAD, 0, _PAD), value=1.0)
+    return grid.numpy()
+
+
+def _draw_panel(ax, image, n_rows: int, n_cols: int, tile: int, col_labels: list[str],
+                row_labels: list[str] | None, title: str) -> None:
+    ax.imshow(image, interpolation="nearest" if tile < 128 else "antialiased")
+    step = tile + _PAD
+    ax.set_xticks([_PAD + step * i + tile / 2 for i in range(n_cols)], col_labels, fontsize=9)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    if row_labels:
+        ax.set_yticks([_PAD + step * i + tile / 2 for i in range(n_rows)], row_labels, fontsize=9)
+        ax.set_ylabel("label (dataset.json)", fontsize=9)
+    else:
+        ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=11, fontweight="bold", pad=18)
+
+
+def _tile_scale(tile: int) -> float:
+    """Screen pixels per image pixel for a matrix of ``tile``-sized images."""
+    return _TILE_TARGET_PX / tile if tile < _TILE_TARGET_PX or tile > 160 else 1.0
+
+
+def _panel_figure(panels: list[dict[str, Any]], suptitle: str, scale: float):
+    """One figure with the panels side by side, each an image matrix with column (and row) labels."""
+    widths = [p["image"].shape[1] * scale / 100 for p in panels]
+    titles = any(p["title"] for p in panels)
+    height = max(p["image"].shape[0] for p in panels) * scale / 100 + (1.2 if titles else 0.9)
+    margin = sum(0.6 if p.get("row_labels") else 0.2 for p in panels) + 0.3
+    # Never narrower than the title needs (about 0.09 inch per character at 12 pt).
+    fig = new_figure(max(sum(widths) + margin, 0.09 * len(suptitle) + 0.4), height, layout="constrained")
+    axes = fig.subplots(1, len(panels), width_ratios=widths, squeeze=False)[0]
+    for ax, p in zip(axes, panels):
+        _draw_panel(ax, p["image"], p["rows"], p["cols"], p["tile"], p["col_labels"], p.get("row_labels"), p["title"])
+    fig.suptitle(suptitle, fontsize=12)
+    return fig
+
+
+@torch.no_grad()
+def _cyclegan_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n: int, split: str,
+                     data: str | None, device: torch.device) -> list[dict[str, Any]]:
+    config = checkpoint_config(ckpts[epochs[0]])
+    ch_a, ch_b = domain_channels(config)
+    data_dir = resolve_data_folder(data, run_dir, config)
+    labels = read_labels(data_dir)
+    files_a = pick_images(data_dir, f"{split}A", n)
+    files_b = pick_images(data_dir, f"{split}B", n)
+    size = config.get("image_size")
+    fakes_b, fakes_a = [], []
+    real_a = real_b = None
+    for epoch in console.track(epochs, "translating with each epoch", unit="epoch"):
+        nets, _ = load_networks(ckpts[epoch], names=["G_A", "G_B"], device=device)
+        if real_a is None:
+            mult = max(size_multiple(nets["G_A"]), size_multiple(nets["G_B"]))
+            real_a = load_batch(files_a, ch_a, size, mult)
+            real_b = load_batch(files_b, ch_b, size, mult)
+        fakes_b.append(_to_display(nets["G_A"](real_a.to(device))))
+        fakes_a.append(_to_display(nets["G_B"](real_b.to(device))))
+
+    def row_labels(files: list[Path]) -> list[str] | None:
+        found = [labels.get(p.relative_to(data_dir).as_posix()) for p in files]
+        return [str(v) for v in found] if all(v is not None for v in found) else None
+
+    tile = real_a.shape[-1]
+    panels = []
+    for real, fakes, files, name in ((real_a, fakes_b, files_a, "A → B"), (real_b, fakes_a, files_b, "B → A")):
+        cols = [f"real {name[0]}"] + [f"epoch {e}" for e in epochs]
+        image = _tile_matrix([_to_display(real)] + fakes)
+        panels.append({"image": image, "rows": len(files), "cols": len(cols), "tile": tile, "col_labels": cols,
+                       "row_labels": row_labels(files), "title": f"{name}  ({split}{name[0]})"})
+    return panels
+
+
+@torch.no_grad()
+def _gan_panels(epochs: list[int], ckpts: dict[int, Path], n: int, seed: int,
+                device: torch.device) -> list[dict[str, Any]]:
+    columns = []
+    z = None
+    for epoch in console.track(epochs, "sampling with each epoch", unit="epoch"):
+        nets, config = load_networks(ckpts[epoch], names=["G"], device=device)
+        if z is None:
+            latent_dim = int(config.get("latent_dim", 64))
+            z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+        try:
+            out = nets["G"](z.to(device))
+        except RuntimeError:  # convolutional (DCGAN) generators take the noise as N x latent x 1 x 1
+            out = nets["G"](z[:, :, None, None].to(device))
+        if out.ndim == 2:  # a fully connected generator may return flat images
+            ch = _image_channels(config)
+            side = int(config.get("image_size") or round((out.shape[1] / ch) ** 0.5))
+            out = out.view(n, ch, side, side)
+        columns.append(_to_display(out))
+    tile = columns[0].shape[-1]
+    image = _tile_matrix(columns)
+    return [{"image": image, "rows": n, "cols": len(epochs), "tile": tile,
+             "col_labels": [f"epoch {e}" for e in epochs], "title": f"{n} fixed noise vectors"}]
+
+
+@torch.no_grad()
+def _colorize_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n: int, split: str,
+                     data: str | None, device: torch.device) -> list[dict[str, Any]]:
+    """Gray input | colorized by each epoch | true colours, for colour test photos (``testB/`` or the folder)."""
+    from ganctl.colorize_adapter import colour_output, lightness_input
+
+    config = checkpoint_config(ckpts[epochs[0]])
+    data_dir = resolve_data_folder(data, run_dir, config)
+    folder = f"{split}B" if (data_dir / f"{split}B").is_dir() else "."
+    files = pick_images(data_dir, folder, n)
+    columns: list[torch.Tensor] = []
+    rgb = None
+    for epoch in console.track(epochs, "colorizing with each epoch", unit="epoch"):
+        nets, _ = load_networks(ckpts[epoch], names=["G"], device=device)
+        if rgb is None:
+            rgb = load_batch(files, 3, config.get("image_size"), size_multiple(nets["G"])).add(1).div(2)
+            l_norm = lightness_input(rgb)
+            columns.append(colour_output(l_norm, torch.zeros_like(rgb[:, :2])))  # L alone: the gray input
+        columns.append(colour_output(l_norm, nets["G"](l_norm.to(device)).cpu()))
+    columns.append(rgb)
+    cols = ["gray input"] + [f"epoch {e}" for e in epochs] + ["true colours"]
+    return [{"image": _tile_matrix(columns), "rows": len(files), "cols": len(cols), "tile": rgb.shape[-1],
+             "col_labels": cols, "title": f"colorized {split} photos" if folder != "." else "colorized photos"}]
+
+
+def _image_channels(config: dict[str, Any]) -> int:
+    """Channels of a gan run's images: ``channels`` as a number or a one-entry dict, else 1."""
+    ch = config.get("channels", 1)
+    if isinstance(ch, dict):
+        ch = next(iter(ch.values()), 1)
+    return int(ch)
+
+
+def _sample_panels(epochs: list[int], samples: dict[int, Path]) -> list[dict[str, Any]]:
+    panels = []
+    for epoch in epochs:
+        image = np.asarray(to_mode(open_image(samples[epoch]), "RGB"))
+        panels.append({"image": image, "rows": 1, "cols": 1, "tile": max(image.shape[:2]),
+                       "col_labels": [f"epoch {epoch}"], "title": ""})
+    return panels
+
+
+def _epochs_text(epochs: list[int]) -> str:
+    return ("epochs " if len(epochs) > 1 else "epoch ") + ", ".join(map(str, epochs))
+
+
+def build_grid(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, epochs: str | None = None,
+               n: int = 8, split: str = "test", data: str | None = None, device: str = "cpu",
+               seed: int = 0) -> Path:
+    """Draw the run's results figure for the chosen ``epochs`` ("0,7,15"; default: up to 4 spread out).
+
+    ``out`` defaults to ``RUN/grid.png``. Returns the written path.
+    """
+    from ganctl.device import resolve_device
+    from ganctl.runs import read_config
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError(run_dir, "no such run folder")
+    if n < 1:
+        raise OptionError("--n", "must be at least 1")
+    out_path = check_figure_path(out or run_dir / "grid.png")
+    ckpts = epoch_checkpoints(run_dir)
+    kind = load_checkpoint_kind(ckpts[next(iter(ckpts))]) if ckpts else None
+    if kind is None and (run_dir / "config.json").exists():
+        kind = read_config(run_dir).get("kind")
+    name = run_dir.resolve().name
+    dev = resolve_device(device)
+    if ckpts and kind == "cyclegan":
+        chosen = parse_epochs(epochs, list(ckpts))
+        panels = _cyclegan_panels(run_dir, chosen, ckpts, n, split, data, dev)
+        title = f"{name}: {split} images translated by the generators of {_epochs_text(chosen)}"
+        scale = _tile_scale(panels[0]["tile"])
+    elif ckpts and kind == "colorize":
+        chosen = parse_epochs(epochs, list(ckpts))
+        panels = _colorize_panels(run_dir, chosen, ckpts, n, split, data, dev)
+        title = f"{name}: gray photos colorized by the generators of {_epochs_text(chosen)}"
+        scale = _tile_scale(panels[0]["tile"])
+    elif ckpts and kind == "gan":
+        chosen = parse_epochs(epochs, list(ckpts))
+        panels = _gan_panels(chosen, ckpts, n, seed, dev)
+        title = f"{name}: generated images over training"
+        scale = _tile_scale(panels[0]["tile"])
+    else:
+        samples = sample_images(run_dir)
+        if not samples:
+            raise InputError(run_dir, "has neither per-epoch checkpoints nor samples/epoch_NNNN.png to draw")
+        chosen = parse_epochs(epochs, list(samples), default_count=3)
+        panels = _sample_panels(chosen, samples)
+        title = f"{name}: training samples at {_epochs_text(chosen)}"
+        # Fit the saved grids side by side in about 1200 pixels, never enlarged more than 4x.
+        scale = min(4.0, 1200 / sum(p["image"].shape[1] for p in panels))
+    fig = _panel_figure(panels, title, scale)
+    return save_figure(fig, out_path)
+
+
+def load_checkpoint_kind(path: Path) -> str | None:
+    """The ``kind`` in a checkpoint's config (cyclegan, colorize, gan), or None."""
+    return checkpoint_config(path).get("kind")
