@@ -1,19 +1,159 @@
-"""`ganctl eval`: Measure results: FID/KID, SSIM/PSNR, every metric of a run."""
+"""`ganctl eval`: measure results: FID/KID, SSIM/PSNR, every metric of a run."""
 
 from __future__ import annotations
 
+import inspect
+import math
+from pathlib import Path
+from typing import Any
+
 import typer
 
-from ganctl.cli.placeholder import not_available_yet
+from ganctl import console
+
+_PERF = "Performance"
 
 app = typer.Typer(
     help="Measure results: FID/KID, SSIM/PSNR, every metric of a run.",
-    no_args_is_help=False,
-    invoke_without_command=True,
+    no_args_is_help=True,
 )
 
 
-@app.callback()
-def _group(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
-        not_available_yet("ganctl eval")
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _paragraphs(doc: str | None) -> str:
+    """A docstring as help text: paragraphs kept, line breaks inside a paragraph joined (rich keeps them)."""
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc or "").split("\n\n"))
+
+
+def fid(
+    real: Path = typer.Argument(..., help="Folder of real images (recursive; any sizes, gray or colour).",
+                                show_default=False),
+    fake: Path = typer.Argument(..., help="Folder of generated images.", show_default=False),
+    kid: bool = typer.Option(False, "--kid", help="Also compute KID: mean and std over 100 random subsets "
+                             "of min(1000, N) images (seeded)."),
+    features: str = typer.Option("inception", "--features", help="inception (standard FID) or digits "
+                                 "(ganctl's MNIST classifier; offline, for digit tasks)."),
+    weights: Path = typer.Option(None, "--weights", show_default=False,
+                                 help="The FID Inception weights file pt_inception-2015-12-05-6726825d.pth "
+                                      "(default: looked up in $GANCTL_HOME/weights/, downloaded once if missing)."),
+    resize: str = typer.Option("antialias", "--resize", help="Resize to 299 px for Inception: antialias "
+                               "(torchmetrics' default) or tf1 (torch-fidelity / original TensorFlow FID)."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first unreadable image instead of skipping it."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass.",
+                                   rich_help_panel=_PERF),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
+) -> None:
+    """Fréchet Inception Distance (and KID) between two image folders, computed by torchmetrics.
+
+    Resizing matters: FID changes with the resize filter (Parmar et al., "On Aliased Resizing and Surprising
+    Subtleties in GAN Evaluation", 2022). ganctl feeds every image at its own size, as uint8 RGB (gray images
+    repeated to 3 channels), to torchmetrics' Inception v3, which resizes it to 299x299 with bilinear
+    interpolation and antialiasing (--resize antialias, torchmetrics' default) or with torch-fidelity's
+    TensorFlow-compatible bilinear resize without antialiasing (--resize tf1). Scores are only comparable with
+    scores computed with the same weights and the same resizing. --features digits resizes to 28x28
+    (bilinear, antialiased) and uses ganctl's own digit classifier, so its scores are not Inception FIDs.
+
+    Example: [bold]ganctl eval fid datasets/horse2zebra/testB translated/ --kid[/]
+    """
+    from ganctl.device import resolve_device
+    from ganctl.metrics.fid import compute_fid
+
+    result = compute_fid(real, fake, features=features.lower(), kid=kid, weights=weights, resize=resize.lower(),
+                         batch_size=batch_size, device=resolve_device(device), strict=strict)
+    out = result.as_dict()
+    if as_json:
+        console.emit_json(out)
+        return
+    line = f"FID {result.fid:.4f}"
+    if result.kid_mean is not None:
+        line += f"   KID {result.kid_mean:.5f} ± {result.kid_std:.5f}"
+    typer.echo(f"{line}   ({result.features} features; {result.real_count} real, {result.fake_count} fake images"
+               + (f", {result.skipped} skipped" if result.skipped else "") + ")")
+
+
+def ssim(
+    ref: Path = typer.Argument(..., help="Folder of reference (ground-truth) images.", show_default=False),
+    out: Path = typer.Argument(..., help="Folder of outputs, paired with REF by relative path without extension.",
+                               show_default=False),
+    psnr: bool = typer.Option(False, "--psnr", help="Also report PSNR (dB)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """SSIM (and PSNR) of paired images, computed by torchmetrics one pair at a time.
+
+    Images pair by relative path without extension (testB/a/x.jpg with out/a/x.png); both are read as RGB in
+    [0, 1] and must have the same size. Reports mean, std and count, and lists the unpaired names.
+
+    Example: [bold]ganctl eval ssim datasets/bw/testB colorized/ --psnr[/]
+    """
+    from ganctl.metrics.ssim import compute_ssim
+
+    result = compute_ssim(ref, out, psnr=psnr)
+    if as_json:
+        console.emit_json(result)
+        return
+    for name in ("ssim", "psnr"):
+        if name in result:
+            s = result[name]
+            typer.echo(f"{name.upper():4s} {_fmt(s['mean'])} ± {_fmt(s['std'])}  ({s['count']} pairs)")
+    for key, label in (("unpaired_ref", str(ref)), ("unpaired_out", str(out)), ("ambiguous", "ambiguous")):
+        names = result[key]
+        if names:
+            shown = ", ".join(names[:5]) + (f", ... (+{len(names) - 5})" if len(names) > 5 else "")
+            console.warn(f"{len(names)} image(s) only in {label}: {shown}" if key != "ambiguous"
+                         else f"{len(names)} name(s) with several extensions, left out: {shown}")
+
+
+def run(
+    run_dir: Path = typer.Argument(..., metavar="RUN", help="A cyclegan run folder.", show_default=False),
+    split: str = typer.Option("test", "--split", help="Which split of the run's dataset: test or train."),
+    data: Path = typer.Option(None, "--data", show_default=False,
+                              help="The dataset folder, when it is no longer where the run's config.json says."),
+    features: str = typer.Option("auto", "--features", help="FID/KID features: auto (digits for MNIST sets, "
+                                 "else inception), digits or inception."),
+    weights: Path = typer.Option(None, "--weights", show_default=False, help="FID Inception weights file."),
+    limit: int = typer.Option(None, "--limit", min=2, show_default=False, help="Evaluate the first N images only."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass.",
+                                   rich_help_panel=_PERF),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
+) -> None:
+    """Translate a run's test split both ways and report every metric that applies.
+
+    FID/KID for both directions; digit-kept accuracy and colour accuracy for labelled digit sets
+    (mnist-color, mnist-rotate); SSIM/PSNR against the ground truth for paired sets (prepare grayscale);
+    colourfulness when the target is colour. Writes RUN/eval.json and appends a record to RUN/metrics.jsonl.
+
+    Example: [bold]ganctl eval run runs/cyclegan/exp --json[/]
+    """
+    from ganctl.metrics.run_eval import DIRECTIONS, evaluate_run
+
+    report = evaluate_run(run_dir, split=split.lower(), data=data, features=features.lower(), weights=weights,
+                          batch_size=batch_size, device=device, limit=limit)
+    if as_json:
+        console.emit_json(report)
+        return
+    from rich.table import Table
+
+    keys = list(dict.fromkeys(k for d in DIRECTIONS for k in report[d] if k != "count"))
+    table = Table(title=f"{report['run']} (step {report['step']}, {report['split']} split)")
+    table.add_column("metric")
+    for d in DIRECTIONS:
+        table.add_column(f"{d} ({report[d]['count']})", justify="right")
+    for key in keys:
+        table.add_row(key, *(_fmt(report[d].get(key)) for d in DIRECTIONS))
+    from rich.console import Console
+
+    Console().print(table)
+    console.info(f"written to {Path(report['run']) / 'eval.json'} and metrics.jsonl ({report['seconds']:.1f} s)")
+
+
+for _name, _command in (("fid", fid), ("ssim", ssim), ("run", run)):
+    app.command(_name, help=_paragraphs(_command.__doc__))(_command)

@@ -1,0 +1,340 @@
+"""The training loop every trainer shares: steps, logging, progress, checkpoints, resume, Ctrl-C, NaN guard.
+
+A trainer supplies a *recipe* (its networks, optimisers, schedulers, ``train_step`` and sample grid, see
+:class:`Recipe`) and a *data source* (``steps_per_epoch`` and ``epoch(e, start)`` yielding batches). The
+loop owns everything else:
+
+* ``checkpoints/epoch_NNNN.safetensors`` (networks) after every epoch and ``checkpoints/latest.safetensors``
+  (networks + full training state) after every epoch, at the end and on Ctrl-C;
+* ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch;
+* a rich progress bar with the current losses and it/s; ``samples/epoch_NNNN.png`` per epoch;
+* step-exact resume: the training state holds optimisers, schedulers, the fp16 scaler, the recipe's own
+  state (image pools), every RNG and the step; the data order is a function of (seed, epoch, batch);
+* Ctrl-C (SIGINT) finishes the current step, saves and returns ``interrupted``; a NaN/Inf loss raises
+  :class:`~ganctl.errors.TrainingStopped` naming the loss without touching the last good checkpoint.
+
+Losses stay on the device between logging steps, so a step has no host sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from rich.progress import TextColumn
+from torch import nn
+
+from ganctl import console
+from ganctl.checkpoint import load_checkpoint, save_checkpoint
+from ganctl.device import get_rng_state, set_rng_state
+from ganctl.errors import CheckpointError, TrainingStopped
+from ganctl.runs import MetricsLog
+from ganctl.training.context import TrainContext
+
+
+class Recipe(Protocol):
+    """What a trainer gives the loop."""
+
+    networks: dict[str, nn.Module]  # saved in every checkpoint (the un-compiled modules)
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, Any]  # stepped once per training step
+
+    def train_step(self, batch: Any) -> dict[str, torch.Tensor]:
+        """One optimisation step; returns 0-dim loss tensors (still on the device)."""
+
+    def model_config(self) -> dict[str, Any]:
+        """The checkpoint's JSON config (``kind``, ``networks`` specs, ...) without step/epoch."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """Recipe state beyond networks/optimisers (e.g. image pools), for resume."""
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`extra_state`."""
+
+    def write_samples(self, path: Path) -> None:
+        """Write the fixed sample grid to ``path``."""
+
+
+class DataSource(Protocol):
+    """Batches in a resumable order."""
+
+    steps_per_epoch: int
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[Any]:
+        """Batches ``start``, ``start + 1``, ... of ``epoch``."""
+
+
+@dataclass
+class TrainResult:
+    """Where a run ended and what it wrote."""
+
+    run_dir: Path
+    step: int
+    epoch: int
+    interrupted: bool = False
+    checkpoint: Path | None = None
+    samples: list[Path] = field(default_factory=list)
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    steps_run: int = 0
+    networks: dict[str, nn.Module] = field(default_factory=dict)
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Mean wall time of the steps run in this call (including logging and checkpoints)."""
+        return self.seconds / self.steps_run if self.steps_run else 0.0
+
+
+def _move_batch(batch: Any, ctx: TrainContext) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return ctx.to_device(batch)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_move_batch(b, ctx) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _move_batch(v, ctx) for k, v in batch.items()}
+    return batch
+
+
+class _StopRequest:
+    """SIGINT turns into a flag checked between steps, so a checkpoint never holds half a step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+        console.warn("interrupt: finishing this step, saving a checkpoint (Ctrl-C again to abort)")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class TrainLoop:
+    """Runs a recipe over a data source up to ``total_steps``, writing into ``run_dir`` (rank 0 only)."""
+
+    def __init__(self, recipe: Recipe, data: DataSource, ctx: TrainContext, run_dir: Path, total_steps: int,
+                 log_every: int = 50, on_step_end: Callable[[int], None] | None = None):
+        self.recipe = recipe
+        self.data = data
+        self.ctx = ctx
+        self.run_dir = Path(run_dir)
+        self.total_steps = int(total_steps)
+        self.log_every = max(1, int(log_every))
+        self.on_step_end = on_step_end
+        self.step = 0
+        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.samples_dir = self.run_dir / "samples"
+        self._names: list[str] = []
+        self._window: torch.Tensor | None = None
+        self._window_n = 0
+        self._epoch_sum: torch.Tensor | None = None
+        self._epoch_n = 0
+        self._last: dict[str, float] = {}
+
+    # ----- state -------------------------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        """Steps in one pass over the data (on this rank)."""
+        return self.data.steps_per_epoch
+
+    @property
+    def epoch(self) -> int:
+        """Completed epochs."""
+        return self.step // self.steps_per_epoch
+
+    def training_state(self) -> dict[str, Any]:
+        """Everything beyond the weights that resume needs."""
+        return {
+            "step": self.step,
+            "steps_per_epoch": self.steps_per_epoch,
+            "world_size": self.ctx.dist.world_size,
+            "rng": get_rng_state(),
+            "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.recipe.schedulers.items()},
+            "scaler": self.ctx.precision.state_dict(),
+            "recipe": self.recipe.extra_state(),
+        }
+
+    def checkpoint_config(self) -> dict[str, Any]:
+        """The model config plus where training stands."""
+        return {**self.recipe.model_config(), "step": self.step, "epoch": self.epoch}
+
+    def save(self, name: str, with_state: bool = True) -> Path:
+        """Write ``checkpoints/<name>.safetensors`` (rank 0; other ranks only return the path)."""
+        path = self.ckpt_dir / f"{name}.safetensors"
+        if self.ctx.dist.is_main:
+            state = self.training_state() if with_state else None
+            config = self.checkpoint_config()
+            save_checkpoint(path, self.recipe.networks, config, state)
+        return path
+
+    def resume(self, path: Path) -> None:
+        """Load weights and training state from a checkpoint written by :meth:`save`.
+
+        Call after the recipe is fully built (building networks consumes random numbers that the
+        restored RNG state must not see).
+        """
+        ckpt = load_checkpoint(path, device="cpu", with_state=True)
+        state = ckpt.state
+        if not state or "step" not in state:
+            raise CheckpointError(path, "holds no training state (only latest.safetensors can be resumed)")
+        if int(state["steps_per_epoch"]) != self.steps_per_epoch:
+            raise CheckpointError(path, f"was trained with {state['steps_per_epoch']} steps per epoch, now "
+                                  f"{self.steps_per_epoch}: resume with the same data, batch size and processes")
+        ckpt.load_into(self.recipe.networks)
+        for k, opt in self.recipe.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k, sched in self.recipe.schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
+        self.ctx.precision.load_state_dict(state.get("scaler") or {})
+        self.recipe.load_extra_state(state.get("recipe") or {})
+        set_rng_state(state["rng"])
+        self.step = int(state["step"])
+        if self.ctx.dist.is_main:
+            self.metrics.truncate_after(self.step)
+
+    # ----- logging -----------------------------------------------------------------------------
+    def _accumulate(self, losses: dict[str, torch.Tensor]) -> None:
+        if not self._names:
+            self._names = list(losses)
+        vec = torch.stack([losses[k].detach().float() for k in self._names])
+        self._window = vec if self._window is None else self._window + vec
+        self._epoch_sum = vec if self._epoch_sum is None else self._epoch_sum + vec
+        self._window_n += 1
+        self._epoch_n += 1
+
+    def _lr(self) -> float:
+        opt = next(iter(self.recipe.optimizers.values()))
+        return float(opt.param_groups[0]["lr"])
+
+    def _means(self, total: torch.Tensor, n: int) -> dict[str, float]:
+        """Mean losses over ranks; a non-finite one stops training (every rank agrees)."""
+        values = self.ctx.dist.mean(total / n).tolist()
+        means = dict(zip(self._names, values))
+        bad = [k for k, v in means.items() if v != v or v in (float("inf"), float("-inf"))]
+        if bad:
+            raise TrainingStopped(
+                f"{', '.join(bad)} became {'NaN' if means[bad[0]] != means[bad[0]] else 'infinite'} near step "
+                f"{self.step}; training stopped, the last good checkpoint is kept in {self.ckpt_dir} "
+                "(try a lower --lr or --precision fp32)")
+        return means
+
+    def _flush_window(self, rate: float) -> dict[str, float]:
+        if self._window is None or self._window_n == 0:
+            return self._last
+        means = self._means(self._window, self._window_n)
+        self._window, self._window_n = None, 0
+        self._last = means
+        if self.ctx.dist.is_main:
+            self.metrics.append(self.step, self.epoch, kind="train", **means, lr=self._lr(), it_s=round(rate, 3))
+        return means
+
+    def _flush_epoch(self, epoch: int, seconds: float) -> None:
+        if self._epoch_sum is None or self._epoch_n == 0:
+            return
+        means = self._means(self._epoch_sum, self._epoch_n)
+        self._epoch_sum, self._epoch_n = None, 0
+        if self.ctx.dist.is_main:
+            self.metrics.append(self.step, epoch, kind="epoch", **means, lr=self._lr(), seconds=round(seconds, 3))
+
+    @staticmethod
+    def _loss_text(losses: dict[str, float], shown: int = 5) -> str:
+        """The first ``shown`` losses (a recipe returns its main ones first), short enough for one line."""
+        return " ".join(f"{k.removeprefix('loss_')}={v:.3f}" for k, v in list(losses.items())[:shown])
+
+    # ----- the loop ----------------------------------------------------------------------------
+    def _epoch_end(self, epoch_seconds: float) -> list[Path]:
+        done = self.epoch
+        self._flush_epoch(done, epoch_seconds)
+        written = []
+        if self.ctx.dist.is_main:
+            sample = self.samples_dir / f"epoch_{done:04d}.png"
+            self.recipe.write_samples(sample)
+            written.append(sample)
+            self.save(f"epoch_{done:04d}", with_state=False)
+            self.save("latest")
+        return written
+
+    def run(self) -> TrainResult:
+        """Train until ``total_steps`` (or Ctrl-C); returns what was done and written."""
+        ctx, spe = self.ctx, self.steps_per_epoch
+        result = TrainResult(run_dir=self.run_dir, step=self.step, epoch=self.epoch)
+        show = ctx.dist.is_main and not console.is_quiet()
+        bar = console.new_progress("step", extra=[TextColumn("{task.fields[losses]}")]) if show else None
+        start_step, t0 = self.step, time.perf_counter()
+        window_t, window_s = t0, self.step
+        epoch_t = t0
+        with _StopRequest() as stop, (bar or contextlib.nullcontext()):
+            task = bar.add_task("train", total=self.total_steps, completed=self.step, losses="") if bar else None
+            try:
+                while self.step < self.total_steps:
+                    epoch, start = divmod(self.step, spe)
+                    if bar:
+                        bar.update(task, description=f"epoch {epoch + 1}")
+                    for batch in self.data.epoch(epoch, start):
+                        losses = self.recipe.train_step(_move_batch(batch, ctx))
+                        for sched in self.recipe.schedulers.values():
+                            sched.step()
+                        self.step += 1
+                        self._accumulate(losses)
+                        epoch_done = self.step % spe == 0
+                        if self.step % self.log_every == 0 or epoch_done or self.step == self.total_steps:
+                            now = time.perf_counter()
+                            rate = (self.step - window_s) / max(now - window_t, 1e-9)
+                            window_t, window_s = now, self.step
+                            means = self._flush_window(rate)
+                            if bar:
+                                bar.update(task, losses=self._loss_text(means))
+                            if ctx.dist.any(stop.requested, ctx.device):
+                                raise KeyboardInterrupt
+                        elif not ctx.dist.enabled and stop.requested:
+                            raise KeyboardInterrupt
+                        if bar:
+                            bar.advance(task)
+                        if self.on_step_end is not None:
+                            self.on_step_end(self.step)
+                        if epoch_done:
+                            now = time.perf_counter()
+                            result.samples += self._epoch_end(now - epoch_t)
+                            epoch_t = now
+                        if self.step >= self.total_steps:
+                            break
+                if self.step % spe != 0:  # stopped by --max-steps inside an epoch
+                    self._flush_window(0.0)
+                    if ctx.dist.is_main:
+                        sample = self.samples_dir / f"epoch_{self.epoch + 1:04d}.png"
+                        self.recipe.write_samples(sample)
+                        result.samples.append(sample)
+                        self.save("latest")
+            except KeyboardInterrupt:
+                # Refuse to save weights that already went NaN; _means raises TrainingStopped then.
+                if self._window is not None:
+                    self._flush_window(0.0)
+                self.save("latest")
+                result.interrupted = True
+        if not result.interrupted:
+            ctx.dist.barrier()
+        result.step, result.epoch = self.step, self.epoch
+        result.checkpoint = self.ckpt_dir / "latest.safetensors"
+        result.losses = dict(self._last)
+        result.seconds = time.perf_counter() - t0
+        result.steps_run = self.step - start_step
+        result.networks = self.recipe.networks
+        return result

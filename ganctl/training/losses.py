@@ -1,0 +1,54 @@
+"""Adversarial losses by name: ``lsgan`` (published CycleGAN default), ``vanilla``, ``hinge``, ``wgan-gp``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+GAN_LOSSES = ("lsgan", "vanilla", "hinge", "wgan-gp")
+
+
+class GANLoss:
+    """Generator and discriminator objectives on discriminator outputs (logits / scores)."""
+
+    def __init__(self, kind: str = "lsgan", gp_weight: float = 10.0):
+        if kind not in GAN_LOSSES:
+            raise ValueError(f"unknown GAN loss {kind!r}; use one of {', '.join(GAN_LOSSES)}")
+        self.kind = kind
+        self.gp_weight = gp_weight
+
+    def generator(self, fake_score: torch.Tensor) -> torch.Tensor:
+        """Loss of G for D's scores on fakes (G wants them judged real)."""
+        fake_score = fake_score.float()
+        if self.kind == "lsgan":
+            return F.mse_loss(fake_score, torch.ones_like(fake_score))
+        if self.kind == "vanilla":
+            return F.binary_cross_entropy_with_logits(fake_score, torch.ones_like(fake_score))
+        return -fake_score.mean()
+
+    def discriminator(self, real_score: torch.Tensor, fake_score: torch.Tensor) -> torch.Tensor:
+        """Loss of D for its scores on reals and (detached) fakes, halved as published for lsgan/vanilla."""
+        real_score, fake_score = real_score.float(), fake_score.float()
+        if self.kind == "lsgan":
+            return 0.5 * (F.mse_loss(real_score, torch.ones_like(real_score))
+                          + F.mse_loss(fake_score, torch.zeros_like(fake_score)))
+        if self.kind == "vanilla":
+            return 0.5 * (F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score))
+                          + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score)))
+        if self.kind == "hinge":
+            return F.relu(1.0 - real_score).mean() + F.relu(1.0 + fake_score).mean()
+        return fake_score.mean() - real_score.mean()
+
+    def gradient_penalty(self, netD: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                         fake: torch.Tensor) -> torch.Tensor | None:
+        """WGAN-GP's penalty on D's gradient norm at random interpolates (None for other losses)."""
+        if self.kind != "wgan-gp":
+            return None
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        score = netD(mixed)
+        (grad,) = torch.autograd.grad(score.float().sum(), mixed, create_graph=True)
+        norm = grad.float().flatten(1).norm(2, dim=1)
+        return self.gp_weight * ((norm - 1.0) ** 2).mean()

@@ -1,0 +1,141 @@
+"""`eval run` on tiny real trained runs: colour MNIST (digit metrics) and a paired grayscale photo set."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+
+import pytest
+import torch
+
+from ganctl import console
+from ganctl.data.grayscale import prepare_grayscale
+from ganctl.data.mnist import MnistData, load_mnist
+from ganctl.data.mnist_color import prepare_mnist_color
+from ganctl.metrics import digits, fid
+from ganctl.metrics.run_eval import evaluate_run
+from ganctl.runs import MetricsLog
+from ganctl.training import train_cyclegan
+
+TINY = dict(max_steps=1, ngf=8, ndf=8, batch_size=4, device="cpu", num_workers=0, samples=2, log_every=1)
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_source):
+    data = load_mnist(mnist_source)
+    return MnistData(data.train_images[:640], data.train_labels[:640], data.test_images[:100],
+                     data.test_labels[:100])
+
+
+@pytest.fixture(scope="module")
+def classifier(mnist):
+    """A barely trained classifier: these tests check what eval run does with it, not how good it is."""
+    return digits.train_digit_classifier(mnist.train_images, mnist.train_labels, mnist.test_images,
+                                         mnist.test_labels, epochs=1, batch_size=64, max_steps=5)
+
+
+@pytest.fixture(scope="module")
+def digit_run(mnist, tmp_path_factory):
+    """One training step of a small CycleGAN on a 24-image colour-MNIST set (gray A -> mnist1 B)."""
+    root = tmp_path_factory.mktemp("evalrun")
+    prepare_mnist_color(root / "data", a="gray", b="mnist1", limit=24, mnist=mnist)
+    quiet = console.is_quiet()
+    console.set_quiet(True)
+    try:
+        result = train_cyclegan(root / "data", run=root / "run", **TINY)
+    finally:
+        console.set_quiet(quiet)
+    return result.run_dir
+
+
+def test_eval_run_reports_every_digit_metric(cli, classifier, digit_run):
+    digits.save_classifier(classifier)
+    before = len(MetricsLog(digit_run / "metrics.jsonl").read())
+    result = cli("eval", "run", digit_run, "--json", "--device", "cpu", "--limit", "16")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["features"] == "digits" and report["dataset_kind"] == "mnist-color"
+    assert report["step"] == 1
+    common = {"count", "fid", "kid_mean", "kid_std", "digit_accuracy", "ssim", "ssim_std", "psnr", "psnr_std",
+              "pairs"}
+    assert set(report["a2b"]) == common | {"colour_accuracy", "colourfulness_fake", "colourfulness_real"}
+    assert set(report["b2a"]) == common  # the gray palette: no colour accuracy, no colourfulness
+    for direction in ("a2b", "b2a"):
+        res = report[direction]
+        assert res["count"] == res["pairs"] == 16
+        assert res["fid"] > 0 and 0 <= res["digit_accuracy"] <= 1 and -1 <= res["ssim"] <= 1
+    assert 0 <= report["a2b"]["colour_accuracy"] <= 1
+
+    saved = json.loads((digit_run / "eval.json").read_text())
+    assert saved["a2b"] == report["a2b"]
+    records = MetricsLog(digit_run / "metrics.jsonl").read()
+    assert len(records) == before + 1
+    last = records[-1]
+    assert last["kind"] == "eval" and last["step"] == 1
+    assert last["a2b_fid"] == pytest.approx(report["a2b"]["fid"])
+    assert last["b2a_digit_accuracy"] == pytest.approx(report["b2a"]["digit_accuracy"])
+
+
+def test_a_perfect_translator_gets_perfect_scores(classifier, digit_run, monkeypatch):
+    """Generators replaced by a lookup of the ground truth: SSIM 1, FID 0, every digit in its palette colour."""
+    import ganctl.translate
+    from ganctl.data.imageio import list_images
+    from ganctl.metrics.images import read_uint8
+
+    digits.save_classifier(classifier)
+    data = json.loads((digit_run / "config.json").read_text())["dataset"]
+
+    def arrays(split, mode):
+        out = [read_uint8(p, mode).permute(1, 2, 0).numpy() for p in list_images(f"{data}/{split}")]
+        return [a[:, :, 0] if a.shape[2] == 1 else a for a in out]
+
+    gray, colour = arrays("testA", "L"), arrays("testB", "RGB")
+    truth = {"a2b": {a.tobytes(): b for a, b in zip(gray, colour)},
+             "b2a": {b.tobytes(): a for a, b in zip(gray, colour)}}
+
+    class Perfect:
+        def __init__(self, direction):
+            self.table = truth[direction]
+
+        def __call__(self, batch):
+            return [self.table[a.tobytes()] for a in batch]
+
+    monkeypatch.setattr(ganctl.translate, "load_translator", lambda path, direction, **kw: Perfect(direction))
+    report = evaluate_run(digit_run, device="cpu", limit=20, write=False)
+    a2b, b2a = report["a2b"], report["b2a"]
+    assert a2b["ssim"] == pytest.approx(1.0, abs=1e-5) and a2b["psnr"] == float("inf")
+    assert abs(a2b["fid"]) < 1e-2 and abs(b2a["fid"]) < 1e-2
+    assert a2b["colour_accuracy"] >= 0.95
+    assert a2b["colourfulness_fake"] == pytest.approx(a2b["colourfulness_real"])
+    labels = json.loads((digit_run.parent / "data" / "dataset.json").read_text())["labels"]
+    x = torch.stack([torch.from_numpy(a).permute(2, 0, 1) for a in colour[:20]]).float() / 255
+    wanted = torch.tensor([labels[f"testA/{i:05d}.png"] for i in range(1, 21)])
+    direct = float((digits.predict_digits(classifier.model, x) == wanted).float().mean())
+    assert a2b["digit_accuracy"] == pytest.approx(direct)
+
+
+def test_eval_run_paired_photos_without_inception_weights(cli, real_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(fid, "_download", lambda url, dst: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in sorted((real_data / "flowers_128").rglob("*.jpg"))[:10]:
+        shutil.copy(path, photos / path.name)
+    prepare_grayscale(photos, tmp_path / "bw", test_fraction=0.3)
+    console.set_quiet(True)
+    run = train_cyclegan(tmp_path / "bw", run=tmp_path / "run", generator="digit_resnet",
+                         discriminator="digit_patchgan", size=32, load_size=32, **TINY).run_dir
+    console.set_quiet(False)
+    result = cli("eval", "run", run, "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["features"] is None and "FID/KID skipped" in " ".join(result.stderr.split())
+    a2b, b2a = report["a2b"], report["b2a"]
+    assert a2b["fid"] is None and "digit_accuracy" not in a2b
+    assert a2b["pairs"] == a2b["count"] >= 2 and b2a["pairs"] == b2a["count"]
+    assert {"ssim", "psnr", "colourfulness_fake", "colourfulness_real"} <= set(a2b)
+    assert "colourfulness_fake" not in b2a  # the target A is gray
+    assert a2b["colourfulness_real"] > 5  # real colour flowers
+
+    explicit = cli("eval", "run", run, "--features", "inception")
+    assert explicit.exit_code == 2 and fid.INCEPTION_FILE in explicit.output

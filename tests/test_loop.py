@@ -1,0 +1,182 @@
+"""The shared training loop: step-exact resume, Ctrl-C, NaN guard, checkpoints, metrics, schedule, options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from cyclegan_data import make_ab_dataset, one_torch_thread  # noqa: F401
+
+from ganctl.checkpoint import load_checkpoint
+from ganctl.errors import InputError, OptionError, TrainingStopped
+from ganctl.runs import MetricsLog
+from ganctl.training import train_cyclegan
+from ganctl.training.data import PairOrder
+from ganctl.training.options import read_toml_options
+from ganctl.training.schedule import LinearDecay
+
+# Small nets and 3 steps per epoch (12 images, batch 4); pool smaller than the fakes seen, so its
+# random draws matter; 2 epochs = 6 steps with the lr decaying in the second.
+TINY = dict(ngf=4, ndf=4, batch_size=4, epochs=1, decay_epochs=1, pool_size=5, log_every=1, seed=1, samples=2)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_ab_dataset(tmp_path_factory.mktemp("ab"))
+
+
+def _weights(run_dir):
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "latest.safetensors", with_state=False)
+    return ckpt.networks, ckpt.config
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for net in a:
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), f"{net}.{k} differs"
+
+
+@pytest.fixture(scope="module")
+def straight(dataset, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "straight"
+    result = train_cyclegan(dataset, run=run, **TINY)
+    return run, result
+
+
+def test_full_run_writes_everything(straight):
+    run, result = straight
+    assert result.step == 6 and result.epoch == 2 and not result.interrupted
+    for name in ("epoch_0001", "epoch_0002", "latest"):
+        assert (run / "checkpoints" / f"{name}.safetensors").exists()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["options"]["batch_size"] == 4 and config["steps_per_epoch"] == 3
+    records = MetricsLog(run / "metrics.jsonl").read()
+    train = [r for r in records if r["kind"] == "train"]
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert [r["step"] for r in train] == [1, 2, 3, 4, 5, 6] and len(epochs) == 2
+    for key in ("loss_G", "loss_D_A", "loss_D_B", "loss_cycle_A", "loss_cycle_B", "loss_idt_A", "loss_idt_B", "lr"):
+        assert key in train[0]
+    lrs = [r["lr"] for r in train]
+    assert lrs[:2] == [2e-4, 2e-4] and lrs[-1] == 0.0 and lrs[3] < 2e-4  # constant, then linear decay to 0
+
+
+def test_checkpoint_config_contract(straight):
+    _, config = _weights(straight[0])
+    assert config["kind"] == "cyclegan" and config["step"] == 6 and config["epoch"] == 2
+    assert config["channels"] == {"A": 1, "B": 3} and config["image_size"] == 16
+    assert config["networks"]["G_A"] == {"name": "digit_resnet", "kwargs": {"in_channels": 1, "out_channels": 3,
+                                                                           "ngf": 4}}
+    assert config["networks"]["D_A"]["kwargs"]["in_channels"] == 3  # D_A judges domain B
+    from ganctl.models import create_model
+
+    ckpt = load_checkpoint(straight[0] / "checkpoints" / "latest.safetensors")
+    G = create_model(**config["networks"]["G_A"])
+    ckpt.load_into({"G_A": G})
+    assert G(torch.zeros(1, 1, 16, 16)).shape == (1, 3, 16, 16)
+    assert {"optimizers", "schedulers", "rng", "recipe", "step"} <= set(ckpt.state)
+
+
+def test_resume_mid_epoch_is_step_exact(dataset, straight, tmp_path):
+    run = tmp_path / "halves"
+    first = train_cyclegan(dataset, run=run, max_steps=4, **TINY)
+    assert first.step == 4
+    second = train_cyclegan(resume=run, max_steps=6)
+    assert second.step == 6
+    _assert_same(_weights(straight[0])[0], _weights(run)[0])
+    steps = [r["step"] for r in MetricsLog(run / "metrics.jsonl").read() if r["kind"] == "train"]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_ctrl_c_saves_and_resumes_exactly(dataset, straight, tmp_path):
+    run = tmp_path / "interrupted"
+
+    def interrupt(step):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    result = train_cyclegan(dataset, run=run, on_step_end=interrupt, **TINY)
+    assert result.interrupted and result.step == 2
+    assert _weights(run)[1]["step"] == 2
+    train_cyclegan(resume=run / "checkpoints" / "latest.safetensors")
+    _assert_same(_weights(straight[0])[0], _weights(run)[0])
+
+
+def test_sigint_finishes_the_step_then_saves(dataset, tmp_path):
+    import os
+    import signal
+
+    def press_ctrl_c(step):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    result = train_cyclegan(dataset, run=tmp_path / "sigint", on_step_end=press_ctrl_c, **TINY)
+    assert result.interrupted and result.step == 2  # the flag is seen at the next step boundary
+    assert _weights(tmp_path / "sigint")[1]["step"] == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(dataset, tmp_path):
+    run = tmp_path / "nan"
+    nets = {}
+
+    def poison(step):
+        if step == 4:
+            with torch.no_grad():
+                next(nets["G_A"].parameters()).fill_(float("nan"))
+
+    from ganctl.training import cyclegan as cg
+
+    original = cg.CycleGAN.__init__
+
+    def grab(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        nets.update(self.networks)
+
+    cg.CycleGAN.__init__ = grab
+    try:
+        with pytest.raises(TrainingStopped, match="loss_G.*NaN"):
+            train_cyclegan(dataset, run=run, on_step_end=poison, **TINY)
+    finally:
+        cg.CycleGAN.__init__ = original
+    weights, config = _weights(run)
+    assert config["step"] == 3  # the epoch-1 checkpoint, written before the NaN
+    assert all(torch.isfinite(t).all() for net in weights.values() for t in net.values())
+
+
+def test_resume_refuses_changed_options(dataset, straight):
+    with pytest.raises(OptionError, match="--batch-size.*resuming"):
+        train_cyclegan(resume=straight[0], batch_size=2)
+
+
+def test_resume_of_a_missing_run_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="no such run"):
+        train_cyclegan(resume=tmp_path / "nope")
+
+
+def test_pair_order_is_a_function_of_seed_epoch_and_batch():
+    order = PairOrder(10, 7, batch_size=2, seed=1)
+    full = list(order.batches(3))
+    assert list(order.batches(3, start=2)) == full[2:]
+    assert sorted({b[1] for batch in full for b in batch}) == list(range(7))  # B cycled, every B used
+    a_only = [b[0] for batch in full for b in batch]
+    assert sorted(a_only) == list(range(10))
+    assert full != list(order.batches(4))  # reshuffled every epoch
+    ranks = [list(PairOrder(10, 7, 2, 1, world_size=2, rank=r).batches(3)) for r in (0, 1)]
+    assert len(ranks[0]) == 2 and set(map(tuple, ranks[0][0])).isdisjoint(map(tuple, ranks[1][0]))
+
+
+def test_linear_decay():
+    f = LinearDecay(epochs=2, decay_epochs=2, steps_per_epoch=10)
+    assert f(0) == 1 and f(19) == 1 and f(30) == pytest.approx(0.5) and f(40) == 0 and f(60) == 0
+
+
+def test_toml_options(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('batch-size = 4\nlambda_cycle = 5.0\n')
+    assert read_toml_options(path, {"batch_size", "lambda_cycle"}) == {"batch_size": 4, "lambda_cycle": 5.0}
+    path.write_text('batch-sise = 4\n')
+    with pytest.raises(OptionError, match="did you mean 'batch-size'"):
+        read_toml_options(path, {"batch_size", "lambda_cycle"})

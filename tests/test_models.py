@@ -1,0 +1,88 @@
+"""Every registered network: builds by name, output shapes, size_multiple, encode, init, rebuild from spec."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from cyclegan_data import one_torch_thread  # noqa: F401
+
+from ganctl.errors import OptionError
+from ganctl.models import create_model, list_models, model_spec
+from ganctl.models.init import init_weights
+
+GENERATORS = list_models("generator")
+DISCRIMINATORS = list_models("discriminator")
+SMALL = {"ngf": 8}
+
+
+def _test_size(net) -> int:
+    return max(16, net.size_multiple)
+
+
+def test_registry_has_the_published_and_digit_nets():
+    assert {"resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256", "digit_resnet"} <= set(GENERATORS)
+    assert {"patchgan", "digit_patchgan"} <= set(DISCRIMINATORS)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+@pytest.mark.parametrize("channels", [(1, 3), (3, 1)])
+def test_generator_shapes_and_range(name, channels):
+    cin, cout = channels
+    net = create_model(name, in_channels=cin, out_channels=cout, **SMALL)
+    assert isinstance(net.size_multiple, int) and net.size_multiple >= 1
+    s = _test_size(net)
+    x = torch.rand(2, cin, s, s) * 2 - 1
+    y = net(x)
+    assert y.shape == (2, cout, s, s)
+    assert y.min() >= -1 and y.max() <= 1
+    z = net.encode(x)
+    assert z.ndim == 4 and z.shape[0] == 2
+    assert z.shape[-1] == s // (s // z.shape[-1])  # a downsampled map
+    assert z.shape[-1] < s
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generator_size_multiple_is_what_it_needs(name):
+    net = create_model(name, in_channels=3, out_channels=3, **SMALL)
+    m = net.size_multiple
+    s = 2 * m if m <= 32 else m
+    assert net(torch.zeros(1, 3, s, s)).shape[-1] == s
+
+
+@pytest.mark.parametrize("name", DISCRIMINATORS)
+@pytest.mark.parametrize("cin", [1, 3])
+def test_discriminator_scores_patches(name, cin):
+    net = create_model(name, in_channels=cin, ndf=8)
+    s = 32 if name.startswith("digit") else 64
+    out = net(torch.randn(2, cin, s, s))
+    assert out.shape[:2] == (2, 1) and out.shape[-1] > 1  # a map of patch scores, not one number
+
+
+def test_patchgan_default_is_70x70():
+    net = create_model("patchgan", ndf=8, norm="none")  # instance norm would mix in the whole image
+    x = torch.randn(1, 3, 128, 128, requires_grad=True)
+    out = net(x)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = (x.grad.abs().sum(dim=(0, 1, 3)) > 0).nonzero()
+    assert rows.max() - rows.min() + 1 == 70  # one score sees a 70-pixel-high patch
+
+
+def test_spec_rebuilds_identical_network():
+    spec = model_spec("digit_resnet", in_channels=1, out_channels=3, ngf=8)
+    a = create_model(**spec)
+    b = create_model(**spec)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(1, 1, 32, 32)
+    assert torch.equal(a(x), b(x))
+
+
+def test_init_is_normal_002():
+    torch.manual_seed(0)
+    net = init_weights(create_model("resnet_9blocks"))
+    w = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, torch.nn.Conv2d)])
+    assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.001
+
+
+def test_unknown_network_is_an_option_error():
+    with pytest.raises(OptionError, match="unknown network"):
+        create_model("resnet_99blocks")
