@@ -39,7 +39,7 @@ def small_mnist(mnist):
 
 
 def test_short_training_on_real_digits_learns(small_trained):
-    # 30 steps reach ~85%; the full default training (3 epochs of 60k) reaches >= 99% (docs/bench_eval.md).
+    # 30 steps reach ~85%; the full default training (3 epochs of 60k) reaches >= 99% (docs/benchmarks.md).
     assert small_trained.test_accuracy > 0.7
     assert small_trained.info["steps"] == 30
     assert small_trained.info["test_images"] == 500

@@ -306,3 +306,21 @@ def test_cifar10_archive_without_batches_is_refused(tmp_path):
     archive.write_bytes(tar_bytes({"cifar-10-batches-py/data_batch_1": b"x"}))
     with pytest.raises(InputError, match="has no data_batch_2"):
         prepare_cifar10(tmp_path / "cifar", archive=archive)
+
+
+def test_flowers_named_dataset_downloads_and_pairs(cli, server, monkeypatch):
+    photos = {f"flower_photos/{kind}/{i}.jpg": jpeg_bytes((200, 40 * i, 30)) for kind in ("daisy", "rose")
+              for i in range(5)}
+    server.files["/flower_photos.tgz"] = tar_bytes(photos)
+    monkeypatch.setenv("GANCTL_FLOWERS_URL", server.url("/flower_photos.tgz"))
+    from ganctl.data.registry import resolve_dataset
+
+    folder = resolve_dataset("flowers")
+    meta = read_dataset_meta(folder)
+    assert meta["kind"] == "flowers" and meta["source"].endswith("/flower_photos.tgz")
+    counts = meta["counts"]
+    assert counts["trainA"] == counts["trainB"] and counts["trainA"] + counts["testA"] == 10
+    gray = sorted(p.relative_to(folder / "trainA") for p in (folder / "trainA").rglob("*.png"))
+    colour = sorted(p.relative_to(folder / "trainB") for p in (folder / "trainB").rglob("*.png"))
+    assert gray == colour and gray
+    assert not list((raw_dir("flowers")).glob(".flowers-*"))  # the extraction folder is gone

@@ -37,6 +37,8 @@ def test_cli_trains_and_says_where_the_run_is(cli, dataset, tmp_path):
     ckpt = load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False)
     assert ckpt.config["step"] == 2
     assert (run / "samples" / "epoch_0001.png").exists()
+    report = (run / "report.html").read_text()  # written at the end of every run
+    assert "epoch_0001" in report or "data:image/png;base64" in report
 
 
 def test_cli_resume_continues_the_run(cli, dataset, tmp_path):

@@ -14,8 +14,8 @@ Contract (other modules rely on it):
     ``OptionError("--data", ...)`` listing the known names.
 
 - ``list_datasets() -> list[DatasetInfo]`` and ``DATASETS`` (by name): ``mnist-color``, ``mnist-rotate``,
-  ``mnist`` (gray digits, single domain: trainA/testA), ``cifar10`` (A = gray, B = colour, paired), and the
-  public CycleGAN sets (:data:`ganctl.data.cyclegan_download.CYCLEGAN_DATASETS`).
+  ``mnist`` (gray digits, single domain: trainA/testA), ``cifar10`` and ``flowers`` (A = gray, B = colour,
+  paired), and the public CycleGAN sets (:data:`ganctl.data.cyclegan_download.CYCLEGAN_DATASETS`).
 - ``prepare_named(name, out=None, overwrite=False)`` makes one (``ganctl prepare download NAME``).
 """
 
@@ -68,6 +68,12 @@ def _cifar10(out: Path, overwrite: bool) -> PreparedDataset:
     return prepare_cifar10(out=out, overwrite=overwrite)
 
 
+def _flowers(out: Path, overwrite: bool) -> PreparedDataset:
+    from ganctl.data.flowers import prepare_flowers
+
+    return prepare_flowers(out=out, overwrite=overwrite)
+
+
 def _cyclegan(name: str) -> Callable[[Path, bool], PreparedDataset]:
     def prepare(out: Path, overwrite: bool) -> PreparedDataset:
         return download_cyclegan(name, out=out, overwrite=overwrite)
@@ -77,6 +83,7 @@ def _cyclegan(name: str) -> Callable[[Path, bool], PreparedDataset]:
 
 def _build() -> dict[str, DatasetInfo]:
     from ganctl.data.cifar10 import CIFAR10_URL
+    from ganctl.data.flowers import FLOWERS_URL
 
     mnist_src = "MNIST IDX files (ossci-datasets / yann.lecun.com mirrors)"
     entries = [
@@ -88,6 +95,8 @@ def _build() -> dict[str, DatasetInfo]:
                     "70,000 digits", _mnist_digits),
         DatasetInfo("cifar10", "cifar10", "CIFAR-10 photos: gray (A) -> colour (B), paired, for colorization",
                     CIFAR10_URL, "60,000 images", _cifar10),
+        DatasetInfo("flowers", "flowers", "flower photos: gray (A) -> colour (B), paired, for colorization",
+                    FLOWERS_URL, "3,670 photos", _flowers),
     ]
     for name, (description, size) in CYCLEGAN_DATASETS.items():
         source = "https://www.cityscapes-dataset.com (register; download by hand)" if name in NOT_REDISTRIBUTABLE \

@@ -35,7 +35,7 @@ from ganctl.training.schedule import linear_decay_scheduler
 
 PHOTO_DEFAULTS = dict(epochs=100, decay_epochs=100, batch_size=1, size=256, generator="resnet_9blocks",
                       discriminator="patchgan", ngf=64, ndf=64, lr=2e-4, num_workers=4, log_every=50)
-# Sized for a 2-core CPU: see docs/bench_train.md for the measurements behind these numbers.
+# Sized for a 2-core CPU: see docs/benchmarks.md for the measurements behind these numbers.
 DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=0, batch_size=32, generator="digit_resnet",
                       discriminator="digit_patchgan", ngf=8, ndf=16, lr=2e-4, num_workers=0, log_every=25)
 # Options that may change when a run is resumed (the rest must match the run's config).

@@ -337,4 +337,15 @@ class TrainLoop:
         result.seconds = time.perf_counter() - t0
         result.steps_run = self.step - start_step
         result.networks = self.recipe.networks
+        if ctx.dist.is_main:
+            self._write_report()
         return result
+
+    def _write_report(self) -> None:
+        """Refresh ``report.html``; a failing report must not fail a finished (or interrupted) run."""
+        from ganctl.viz import write_report
+
+        try:
+            write_report(self.run_dir)
+        except Exception as exc:  # the run and its checkpoints are safe; say why the page is missing
+            console.warn(f"could not write {self.run_dir / 'report.html'}: {exc}")
