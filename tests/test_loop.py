@@ -60,7 +60,7 @@ def test_full_run_writes_everything(straight):
     for key in ("loss_G", "loss_D_A", "loss_D_B", "loss_cycle_A", "loss_cycle_B", "loss_idt_A", "loss_idt_B", "lr"):
         assert key in train[0]
     lrs = [r["lr"] for r in train]
-    assert lrs[:2] == [2e-4, 2e-4] and lrs[-1] == 0.0 and lrs[3] < 2e-4  # constant, then linear decay to 0
+    assert lrs[:2] == [5e-4, 5e-4] and lrs[-1] == 0.0 and lrs[3] < 5e-4  # digit default lr; then linear decay to 0
 
 
 def test_checkpoint_config_contract(straight):

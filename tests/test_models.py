@@ -10,8 +10,15 @@ from ganctl.errors import OptionError
 from ganctl.models import create_model, list_models, model_spec
 from ganctl.models.init import init_weights
 
-GENERATORS = list_models("generator")
-DISCRIMINATORS = list_models("discriminator")
+def _builtin(kind: str) -> list[str]:
+    """ganctl's own networks only (other test modules register throw-away ones)."""
+    from ganctl.models.registry import _REGISTRY
+
+    return [n for n in list_models(kind) if _REGISTRY[n][1].__module__.startswith("ganctl.")]
+
+
+GENERATORS = _builtin("generator")
+DISCRIMINATORS = _builtin("discriminator")
 SMALL = {"ngf": 8}
 
 
@@ -55,7 +62,18 @@ def test_discriminator_scores_patches(name, cin):
     net = create_model(name, in_channels=cin, ndf=8)
     s = 32 if name.startswith("digit") else 64
     out = net(torch.randn(2, cin, s, s))
-    assert out.shape[:2] == (2, 1) and out.shape[-1] > 1  # a map of patch scores, not one number
+    if name == "digit_global":
+        assert out.shape == (2, 1, 1, 1)  # one score for the whole digit
+    else:
+        assert out.shape[:2] == (2, 1) and out.shape[-1] > 1  # a map of patch scores, not one number
+
+
+@pytest.mark.parametrize("size", [28, 32])
+def test_global_digit_discriminator_sees_the_whole_digit(size):
+    net = create_model("digit_global", in_channels=3, ndf=8, image_size=size)
+    x = torch.zeros(1, 3, size, size, requires_grad=True)
+    net(x).sum().backward()
+    assert (x.grad.abs().sum(1)[0] > 0).all()  # every pixel, corners included, reaches the single score
 
 
 def test_patchgan_default_is_70x70():

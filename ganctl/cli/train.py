@@ -45,9 +45,9 @@ def cyclegan(
     generator: str = typer.Option(None, "--generator", help="resnet_9blocks, resnet_6blocks, unet_128, unet_256, "
                                   "digit_resnet \\[default: resnet_9blocks; digit_resnet for digits].",
                                   rich_help_panel=_MODEL, show_default=False),
-    discriminator: str = typer.Option(None, "--discriminator", help="patchgan (70x70), digit_patchgan "
-                                      "\\[default: patchgan; digit_patchgan for digits].", rich_help_panel=_MODEL,
-                                      show_default=False),
+    discriminator: str = typer.Option(None, "--discriminator", help="patchgan (70x70), digit_patchgan, "
+                                      "digit_global \\[default: patchgan; digit_global for digits].",
+                                      rich_help_panel=_MODEL, show_default=False),
     ngf: int = typer.Option(None, "--ngf", help="Generator width (filters of the first layer) \\[default: 64; 8 for "
                             "digits].", rich_help_panel=_MODEL, show_default=False),
     ndf: int = typer.Option(None, "--ndf", help="Discriminator width \\[default: 64; 16 for digits].",

@@ -8,6 +8,10 @@ receptive field also covers a whole 28-32 px digit.
 
 from __future__ import annotations
 
+import torch
+from torch import nn
+
+from ganctl.models.init import init_weights
 from ganctl.models.patchgan import NLayerDiscriminator
 from ganctl.models.registry import register_model
 from ganctl.models.resnet import ResnetGenerator
@@ -26,3 +30,35 @@ def digit_patchgan(in_channels: int = 3, ndf: int = 16, n_layers: int = 2,
                    norm: str = "instance") -> NLayerDiscriminator:
     """Digit discriminator: a PatchGAN with 2 stride-2 layers (34x34 receptive field, 5x5 scores at 28 px)."""
     return NLayerDiscriminator(in_channels, ndf, n_layers, norm)
+
+
+class GlobalDigitDiscriminator(nn.Module):
+    """A DCGAN-style discriminator that scores a whole digit with ONE value.
+
+    Three stride-2 4x4 convolutions (no normalisation, LeakyReLU 0.2) take a 28/32 px digit to 3x3/4x4, and a
+    final convolution as large as that map gives a single score. Seeing the whole digit at once is what lets it
+    judge "this shape in this colour" (colour-per-class tasks such as mnist-color): a PatchGAN's local scores,
+    after instance norm, hardly see colour or the digit's identity.
+    """
+
+    def __init__(self, in_channels: int = 3, ndf: int = 32, image_size: int = 32):
+        super().__init__()
+        final = image_size // 8
+        if final < 1:
+            raise ValueError(f"image_size must be at least 8, got {image_size}")
+        self.model = nn.Sequential(
+            nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 4, 1, final, 1, 0),
+        )
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+@register_model("digit_global", kind="discriminator")
+def digit_global(in_channels: int = 3, ndf: int = 32, image_size: int = 32) -> GlobalDigitDiscriminator:
+    """Digit discriminator with one score per image (the default for digit data)."""
+    return GlobalDigitDiscriminator(in_channels, ndf, image_size)

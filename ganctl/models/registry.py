@@ -54,6 +54,16 @@ def create_model(name: str, kwargs: dict[str, Any] | None = None, **more: Any) -
     return factory(**{**(kwargs or {}), **more})
 
 
+def accepts(name: str, argument: str) -> bool:
+    """True when the network registered as ``name`` takes a constructor argument called ``argument``."""
+    import inspect
+
+    _ensure_builtin_models_loaded()
+    if name not in _REGISTRY:
+        return False
+    return argument in inspect.signature(_REGISTRY[name][1]).parameters
+
+
 def model_spec(name: str, **kwargs: Any) -> dict[str, Any]:
     """The JSON-able spec that :func:`create_model` rebuilds a network from."""
     return {"name": name, "kwargs": kwargs}
