@@ -10,6 +10,7 @@ from ganctl.errors import OptionError
 from ganctl.models import create_model, list_models, model_spec
 from ganctl.models.init import init_weights
 
+
 def _builtin(kind: str) -> list[str]:
     """ganctl's own networks only (other test modules register throw-away ones)."""
     from ganctl.models.registry import _REGISTRY
