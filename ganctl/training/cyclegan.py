@@ -37,8 +37,8 @@ PHOTO_DEFAULTS = dict(epochs=100, decay_epochs=100, batch_size=1, size=256, gene
                       discriminator="patchgan", ngf=64, ndf=64, lr=2e-4, num_workers=4, log_every=50)
 # Sized for a 2-core CPU: see docs/benchmarks.md for the measurements behind these numbers.
 # The one-score digit discriminator at lr 5e-4 learns colour-per-class several times faster than the 2-layer
-# PatchGAN at 2e-4 (scratch runs on mnist-color, docs/benchmarks.md).
-DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=0, batch_size=32, generator="digit_resnet",
+# PatchGAN at 2e-4; batch 16 (1,875 steps, about 3.5 minutes on 2 CPU cores) beat batch 32 (docs/benchmarks.md).
+DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=0, batch_size=16, generator="digit_resnet",
                       discriminator="digit_global", ngf=8, ndf=32, lr=5e-4, num_workers=0, log_every=25)
 # Options that may change when a run is resumed (the rest must match the run's config).
 RESUMABLE_OVERRIDES = {"max_steps", "epochs", "decay_epochs", "device", "precision", "compile", "num_workers",
