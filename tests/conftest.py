@@ -41,6 +41,17 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def one_thread():
+    """Tiny nets: one intra-op thread is faster than two fighting over a busy CPU."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def cli():
     """Invoke the ganctl CLI in-process: ``cli("translate", "x", ...)`` -> click Result."""
     from ganctl.cli import app

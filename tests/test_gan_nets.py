@@ -11,13 +11,7 @@ from ganctl.models import create_model, list_models
 ARCHS = ("mlp", "dcgan")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are tiny: one intra-op thread is faster than two fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_registered_with_their_own_kinds():

@@ -18,14 +18,7 @@ from ganctl.generate import generate_samples, load_generator
 from ganctl.models import create_model, model_spec
 from ganctl.models.gan_nets import dcgan_generator
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are tiny: one intra-op thread is faster than two fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

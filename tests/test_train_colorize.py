@@ -25,13 +25,7 @@ TINY = dict(size=32, batch_size=8, ngf=8, ndf=8, n_layers=2, num_workers=0, log_
 YELLOW, BLUE = (250, 220, 30), (20, 40, 170)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are tiny: one intra-op thread is faster than two fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_photos(folder: Path, n: int, size: int = 32, seed: int = 0) -> Path:

@@ -21,13 +21,7 @@ from ganctl.training.gan import DigitLoader, load_digits, train_gan
 TINY = dict(batch_size=16, ngf=8, ndf=8, log_every=2, samples=9)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These nets are tiny: one intra-op thread is faster than two fighting over a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
