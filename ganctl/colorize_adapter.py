@@ -12,7 +12,6 @@ from typing import Any
 
 import torch
 
-import ganctl.models.unet_small  # noqa: F401  (registers unet_32/unet_64, which colorize models use)
 from ganctl.color import lab_normalized_to_rgb, rgb_to_lab_normalized
 from ganctl.errors import OptionError
 from ganctl.translate import ModelAdapter, register_adapter

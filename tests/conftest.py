@@ -30,6 +30,31 @@ def mnist_source(real_data: Path) -> Path:
     return real_data / "mnist"
 
 
+@pytest.fixture(scope="session")
+def mnist_subset(mnist_source: Path):
+    """``mnist_subset(train, test)``: the first ``train`` training and ``test`` test digits of the real MNIST."""
+    from ganctl.data.mnist import MnistData, load_mnist
+
+    def take(train: int, test: int) -> MnistData:
+        data = load_mnist(mnist_source)
+        return MnistData(data.train_images[:train], data.train_labels[:train], data.test_images[:test],
+                         data.test_labels[:test])
+
+    return take
+
+
+@pytest.fixture(scope="session")
+def quick_classifier():
+    """``quick_classifier(mnist, max_steps)``: a digit classifier after ``max_steps`` steps of batch 64 on ``mnist``."""
+    from ganctl.metrics import digits
+
+    def train(mnist, max_steps: int) -> digits.TrainedClassifier:
+        return digits.train_digit_classifier(mnist.train_images, mnist.train_labels, mnist.test_images,
+                                             mnist.test_labels, epochs=1, batch_size=64, max_steps=max_steps)
+
+    return train
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Each test gets its own empty $GANCTL_HOME cache, so nothing leaks between tests or to ~."""

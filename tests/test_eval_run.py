@@ -11,7 +11,6 @@ import torch
 
 from ganctl import console
 from ganctl.data.grayscale import prepare_grayscale
-from ganctl.data.mnist import MnistData, load_mnist
 from ganctl.data.mnist_color import prepare_mnist_color
 from ganctl.metrics import digits, fid
 from ganctl.metrics.run_eval import evaluate_run
@@ -22,17 +21,14 @@ TINY = dict(max_steps=1, ngf=8, ndf=8, batch_size=4, device="cpu", num_workers=0
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_source):
-    data = load_mnist(mnist_source)
-    return MnistData(data.train_images[:640], data.train_labels[:640], data.test_images[:100],
-                     data.test_labels[:100])
+def mnist(mnist_subset):
+    return mnist_subset(640, 100)
 
 
 @pytest.fixture(scope="module")
-def classifier(mnist):
+def classifier(mnist, quick_classifier):
     """A barely trained classifier: these tests check what eval run does with it, not how good it is."""
-    return digits.train_digit_classifier(mnist.train_images, mnist.train_labels, mnist.test_images,
-                                         mnist.test_labels, epochs=1, batch_size=64, max_steps=5)
+    return quick_classifier(mnist, max_steps=5)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 import torch
 from PIL import Image
 
-from ganctl.data.mnist import MnistData, load_mnist
 from ganctl.data.mnist_color import prepare_mnist_color
 from ganctl.errors import InputError, OptionError
 from ganctl.metrics import digits, fid
@@ -20,16 +19,13 @@ from ganctl.metrics.images import image_files
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_source):
-    data = load_mnist(mnist_source)
-    return MnistData(data.train_images[:1920], data.train_labels[:1920], data.test_images[:120],
-                     data.test_labels[:120])
+def mnist(mnist_subset):
+    return mnist_subset(1920, 120)
 
 
 @pytest.fixture(scope="module")
-def trained(mnist):
-    return digits.train_digit_classifier(mnist.train_images, mnist.train_labels, mnist.test_images,
-                                         mnist.test_labels, epochs=1, batch_size=64, max_steps=30)
+def trained(mnist, quick_classifier):
+    return quick_classifier(mnist, max_steps=30)
 
 
 @pytest.fixture(scope="module")

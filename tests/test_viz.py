@@ -16,7 +16,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-import ganctl.models.unet_small  # noqa: F401  (registers unet_32, the colorize generator)
 from ganctl.checkpoint import save_checkpoint
 from ganctl.data.imageio import write_image
 from ganctl.errors import GanctlError, InputError, OptionError

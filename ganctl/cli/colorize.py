@@ -8,10 +8,8 @@ from typing import Any
 import typer
 
 from ganctl import console
-
-_MODEL = "Model"
-_RUN = "Run"
-_PERF = "Performance"
+from ganctl.cli import options as opts
+from ganctl.cli.options import MODEL_PANEL, PERF_PANEL, RUN_PANEL
 
 
 def given_options(config: Path | None, allowed: set[str], **flags: Any) -> dict[str, Any]:
@@ -54,32 +52,29 @@ def colorize(
     load_size: int = typer.Option(None, "--load-size", min=32, show_default="--size",
                                   help="Resize to this, then random-crop --size."),
     lambda_l1: float = typer.Option(None, "--lambda-l1", min=0.0, show_default="100",
-                                    help="Weight of the L1 loss in the GAN stage.", rich_help_panel=_MODEL),
+                                    help="Weight of the L1 loss in the GAN stage.", rich_help_panel=MODEL_PANEL),
     generator: str = typer.Option(None, "--generator", show_default="unet_<size>",
-                                  help="U-Net: unet_32, unet_64, unet_128 or unet_256.", rich_help_panel=_MODEL),
-    discriminator: str = typer.Option(None, "--discriminator", show_default="patchgan", rich_help_panel=_MODEL,
+                                  help="U-Net: unet_32, unet_64, unet_128 or unet_256.", rich_help_panel=MODEL_PANEL),
+    discriminator: str = typer.Option(None, "--discriminator", show_default="patchgan", rich_help_panel=MODEL_PANEL,
                                       help="Discriminator network."),
-    ngf: int = typer.Option(None, "--ngf", min=1, show_default="64", help="Generator width.", rich_help_panel=_MODEL),
+    ngf: int = typer.Option(None, "--ngf", min=1, show_default="64", help="Generator width.",
+                            rich_help_panel=MODEL_PANEL),
     ndf: int = typer.Option(None, "--ndf", min=1, show_default="64", help="Discriminator width.",
-                            rich_help_panel=_MODEL),
-    lr: float = typer.Option(None, "--lr", show_default="2e-4", help="Adam learning rate.", rich_help_panel=_MODEL),
-    seed: int = typer.Option(None, "--seed", show_default="0", help="Random seed.", rich_help_panel=_RUN),
-    run: Path = typer.Option(None, "--run", help="Run folder (default runs/colorize/expN).", rich_help_panel=_RUN),
-    resume: Path = typer.Option(None, "--resume", help="Continue a run (folder or latest.safetensors).",
-                                rich_help_panel=_RUN),
-    config: Path = typer.Option(None, "--config", help="TOML file of options (flags override it).",
-                                rich_help_panel=_RUN),
+                            rich_help_panel=MODEL_PANEL),
+    lr: opts.LearningRate = None,
+    seed: opts.Seed = None,
+    run: Path = typer.Option(None, "--run", help="Run folder (default runs/colorize/expN).",
+                             rich_help_panel=RUN_PANEL),
+    resume: opts.Resume = None,
+    config: opts.Config = None,
     log_every: int = typer.Option(None, "--log-every", min=1, show_default="50", help="Steps per metrics record.",
-                                  rich_help_panel=_RUN),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout.", rich_help_panel=_RUN),
-    device: str = typer.Option(None, "--device", show_default="auto", help="auto, cpu, cuda, cuda:N or mps.",
-                               rich_help_panel=_PERF),
-    precision: str = typer.Option(None, "--precision", show_default="auto", rich_help_panel=_PERF,
-                                  help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16."),
-    compile: bool = typer.Option(None, "--compile/--no-compile", show_default="no", help="torch.compile the nets.",
-                                 rich_help_panel=_PERF),
+                                  rich_help_panel=RUN_PANEL),
+    as_json: opts.Json = False,
+    device: opts.Device = None,
+    precision: opts.Precision = None,
+    compile: opts.Compile = None,
     num_workers: int = typer.Option(None, "--num-workers", min=0, show_default="2",
-                                    help="Image decoding processes.", rich_help_panel=_PERF),
+                                    help="Image decoding processes.", rich_help_panel=PERF_PANEL),
 ) -> None:
     """Train a colorization model: a U-Net predicts colour (Lab ab) from lightness, judged by a PatchGAN.
 

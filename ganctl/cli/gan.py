@@ -6,11 +6,9 @@ from pathlib import Path
 
 import typer
 
+from ganctl.cli import options as opts
 from ganctl.cli.colorize import given_options, report_training
-
-_MODEL = "Model"
-_RUN = "Run"
-_PERF = "Performance"
+from ganctl.cli.options import MODEL_PANEL, RUN_PANEL
 
 
 def gan(
@@ -18,36 +16,31 @@ def gan(
     source: Path = typer.Option(None, "--source", help="Folder with MNIST's four IDX files (else downloaded once).",
                                 show_default=False),
     arch: str = typer.Option(None, "--arch", show_default="mlp", help="mlp (fully connected) or dcgan.",
-                             rich_help_panel=_MODEL),
+                             rich_help_panel=MODEL_PANEL),
     latent_dim: int = typer.Option(None, "--latent-dim", min=1, show_default="64", help="Noise vector size.",
-                                   rich_help_panel=_MODEL),
+                                   rich_help_panel=MODEL_PANEL),
     size: int = typer.Option(None, "--size", min=4, show_default="28", help="Image side: 28, 32 or 64.",
-                             rich_help_panel=_MODEL),
+                             rich_help_panel=MODEL_PANEL),
     ngf: int = typer.Option(None, "--ngf", min=1, show_default="64", help="DCGAN generator width.",
-                            rich_help_panel=_MODEL),
+                            rich_help_panel=MODEL_PANEL),
     ndf: int = typer.Option(None, "--ndf", min=1, show_default="64", help="DCGAN discriminator width.",
-                            rich_help_panel=_MODEL),
-    lr: float = typer.Option(None, "--lr", show_default="2e-4", help="Adam learning rate.", rich_help_panel=_MODEL),
+                            rich_help_panel=MODEL_PANEL),
+    lr: opts.LearningRate = None,
     epochs: int = typer.Option(None, "--epochs", min=0, show_default="20", help="Passes over the 60,000 digits."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this many steps."),
     batch_size: int = typer.Option(None, "--batch-size", "-b", min=1, show_default="64", help="Digits per step."),
     samples: int = typer.Option(None, "--samples", min=1, show_default="64",
-                                help="Images in each epoch's grid (fixed noise).", rich_help_panel=_RUN),
-    seed: int = typer.Option(None, "--seed", show_default="0", help="Random seed.", rich_help_panel=_RUN),
-    run: Path = typer.Option(None, "--run", help="Run folder (default runs/gan/expN).", rich_help_panel=_RUN),
-    resume: Path = typer.Option(None, "--resume", help="Continue a run (folder or latest.safetensors).",
-                                rich_help_panel=_RUN),
-    config: Path = typer.Option(None, "--config", help="TOML file of options (flags override it).",
-                                rich_help_panel=_RUN),
+                                help="Images in each epoch's grid (fixed noise).", rich_help_panel=RUN_PANEL),
+    seed: opts.Seed = None,
+    run: Path = typer.Option(None, "--run", help="Run folder (default runs/gan/expN).", rich_help_panel=RUN_PANEL),
+    resume: opts.Resume = None,
+    config: opts.Config = None,
     log_every: int = typer.Option(None, "--log-every", min=1, show_default="100", help="Steps per metrics record.",
-                                  rich_help_panel=_RUN),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout.", rich_help_panel=_RUN),
-    device: str = typer.Option(None, "--device", show_default="auto", help="auto, cpu, cuda, cuda:N or mps.",
-                               rich_help_panel=_PERF),
-    precision: str = typer.Option(None, "--precision", show_default="auto", rich_help_panel=_PERF,
-                                  help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16."),
-    compile: bool = typer.Option(None, "--compile/--no-compile", show_default="no", help="torch.compile the nets.",
-                                 rich_help_panel=_PERF),
+                                  rich_help_panel=RUN_PANEL),
+    as_json: opts.Json = False,
+    device: opts.Device = None,
+    precision: opts.Precision = None,
+    compile: opts.Compile = None,
 ) -> None:
     """Train an unconditional GAN on MNIST digits; a sample grid from fixed noise is saved every epoch.
 

@@ -23,12 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from ganctl import console
 from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.download import download_file
 from ganctl.data.export import SplitImages, write_splits
 from ganctl.data.grayscale import luma
-from ganctl.data.prepared import PreparedDataset
+from ganctl.data.prepared import PreparedDataset, report_prepared
 from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import InputError
 from ganctl.paths import raw_dir
@@ -154,6 +153,4 @@ def prepare_cifar10(out: str | os.PathLike, overwrite: bool = False,
             "classes": data["classes"],
             "labels": labels,
         })
-    result = PreparedDataset(out, counts, time.perf_counter() - start)
-    console.info(f"[green]cifar10[/] {result.summary()}")
-    return result
+    return report_prepared("cifar10", out, counts, start)

@@ -15,10 +15,9 @@ import shutil
 import time
 from pathlib import Path
 
-from ganctl import console
 from ganctl.data.dataset_meta import SPLITS, count_split_images, write_dataset_meta
 from ganctl.data.download import download_file, safe_extract
-from ganctl.data.prepared import PreparedDataset
+from ganctl.data.prepared import PreparedDataset, report_prepared
 from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import GanctlError, InputError, OptionError
 from ganctl.paths import raw_dir
@@ -96,7 +95,5 @@ def download_cyclegan(name: str, out: str | os.PathLike, overwrite: bool = False
             "channels": {"A": 3, "B": 3},
         })
     archive.unlink(missing_ok=True)
-    result = PreparedDataset(out, counts, time.perf_counter() - start)
-    console.info(f"[green]{name}[/] {result.summary()}")
-    return result
+    return report_prepared(name, out, counts, start)
 

@@ -159,3 +159,8 @@ def load_mnist(source: str | os.PathLike | None = None) -> MnistData:
         test_images=torch.from_numpy(arrays["t10k-images-idx3-ubyte"][1].copy()),
         test_labels=torch.from_numpy(arrays["t10k-labels-idx1-ubyte"][1].astype(np.int64)),
     )
+
+
+def mnist_source_label(source: str | os.PathLike | None) -> str:
+    """What a dataset made from MNIST records as its ``source``: the IDX folder given, or the cached download."""
+    return str(Path(source).resolve()) if source is not None else "MNIST (ganctl cache)"

@@ -22,12 +22,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganctl import console
 from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.export import SplitImages, write_splits
-from ganctl.data.mnist import MnistData, load_mnist
+from ganctl.data.mnist import MnistData, load_mnist, mnist_source_label
 from ganctl.data.palettes import Color, get_palette, palette_channels, palette_label
-from ganctl.data.prepared import PreparedDataset, check_limit, default_out
+from ganctl.data.prepared import PreparedDataset, check_limit, default_out, report_prepared
 from ganctl.data.staging import staging_dir
 from ganctl.errors import OptionError
 
@@ -72,6 +71,15 @@ def split_train_halves(count: int, seed: int) -> tuple[torch.Tensor, torch.Tenso
     return perm[:half], perm[half:]
 
 
+def unpaired_indices(data: MnistData, seed: int, limit: int | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Indices of trainA and trainB (:func:`split_train_halves`) and of the paired test set, each cut to ``limit``."""
+    idx_a, idx_b = split_train_halves(len(data.train_labels), seed)
+    test_idx = torch.arange(len(data.test_labels))
+    if limit is not None:
+        idx_a, idx_b, test_idx = idx_a[:limit], idx_b[:limit], test_idx[:limit]
+    return idx_a, idx_b, test_idx
+
+
 def _palette_record(spec: str | os.PathLike, palette: list[Color]) -> dict:
     return {"name": palette_label(spec), "colors": [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in palette]}
 
@@ -94,10 +102,7 @@ def prepare_mnist_color(
     palette_a, palette_b = get_palette(a), get_palette(b)
     out = Path(out) if out is not None else default_out("mnist-color")
     data = mnist or load_mnist(source)
-    idx_a, idx_b = split_train_halves(len(data.train_labels), seed)
-    test_idx = torch.arange(len(data.test_labels))
-    if limit is not None:
-        idx_a, idx_b, test_idx = idx_a[:limit], idx_b[:limit], test_idx[:limit]
+    idx_a, idx_b, test_idx = unpaired_indices(data, seed, limit)
 
     def render(images: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, palette: list[Color]) -> SplitImages:
         return SplitImages(colorize_digits(pad_to(images[idx], size), labels[idx], palette), labels[idx])
@@ -113,7 +118,7 @@ def prepare_mnist_color(
         write_dataset_meta(stage, {
             "name": out.name,
             "kind": "mnist-color",
-            "source": str(Path(source).resolve()) if source is not None else "MNIST (ganctl cache)",
+            "source": mnist_source_label(source),
             "options": {"a": palette_label(a), "b": palette_label(b), "size": size, "limit": limit},
             "seed": seed,
             "counts": counts,
@@ -122,6 +127,4 @@ def prepare_mnist_color(
             "paired_test": True,
             "labels": labels,
         })
-    result = PreparedDataset(out, counts, time.perf_counter() - start)
-    console.info(f"[green]mnist-color[/] {result.summary()}")
-    return result
+    return report_prepared("mnist-color", out, counts, start)

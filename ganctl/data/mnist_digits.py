@@ -11,12 +11,11 @@ import os
 import time
 from pathlib import Path
 
-from ganctl import console
 from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.export import SplitImages, write_splits
-from ganctl.data.mnist import MnistData, load_mnist
+from ganctl.data.mnist import MnistData, load_mnist, mnist_source_label
 from ganctl.data.mnist_color import check_size, pad_to
-from ganctl.data.prepared import PreparedDataset, check_limit, default_out
+from ganctl.data.prepared import PreparedDataset, check_limit, default_out, report_prepared
 from ganctl.data.staging import staging_dir
 
 
@@ -45,13 +44,11 @@ def prepare_mnist_digits(
         write_dataset_meta(stage, {
             "name": out.name,
             "kind": "mnist",
-            "source": str(Path(source).resolve()) if source is not None else "MNIST (ganctl cache)",
+            "source": mnist_source_label(source),
             "options": {"size": size, "limit": limit},
             "seed": None,
             "counts": counts,
             "channels": {"A": 1},
             "labels": labels,
         })
-    result = PreparedDataset(out, counts, time.perf_counter() - start)
-    console.info(f"[green]mnist[/] {result.summary()}")
-    return result
+    return report_prepared("mnist", out, counts, start)

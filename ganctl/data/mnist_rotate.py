@@ -20,12 +20,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganctl import console
 from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.export import SplitImages, write_splits
-from ganctl.data.mnist import MnistData, load_mnist
-from ganctl.data.mnist_color import DEFAULT_SEED, DEFAULT_SIZE, check_size, pad_to, split_train_halves
-from ganctl.data.prepared import PreparedDataset, check_limit, default_out
+from ganctl.data.mnist import MnistData, load_mnist, mnist_source_label
+from ganctl.data.mnist_color import DEFAULT_SEED, DEFAULT_SIZE, check_size, pad_to, unpaired_indices
+from ganctl.data.prepared import PreparedDataset, check_limit, default_out, report_prepared
 from ganctl.data.staging import staging_dir
 from ganctl.errors import OptionError
 
@@ -86,10 +85,7 @@ def prepare_mnist_rotate(
     check_limit(limit)
     out = Path(out) if out is not None else default_out("mnist-rotate")
     data = mnist or load_mnist(source)
-    idx_a, idx_b = split_train_halves(len(data.train_labels), seed)
-    test_idx = torch.arange(len(data.test_labels))
-    if limit is not None:
-        idx_a, idx_b, test_idx = idx_a[:limit], idx_b[:limit], test_idx[:limit]
+    idx_a, idx_b, test_idx = unpaired_indices(data, seed, limit)
     gen = torch.Generator().manual_seed(seed + 1)
     angles_train = _angles(len(idx_b), angle, angle_range, gen)
     angles_test = _angles(len(test_idx), angle, angle_range, gen)
@@ -106,7 +102,7 @@ def prepare_mnist_rotate(
         meta = {
             "name": out.name,
             "kind": "mnist-rotate",
-            "source": str(Path(source).resolve()) if source is not None else "MNIST (ganctl cache)",
+            "source": mnist_source_label(source),
             "options": {"angle": None if angle_range else angle,
                         "angle_range": list(angle_range) if angle_range else None, "size": size, "limit": limit},
             "seed": seed,
@@ -120,6 +116,4 @@ def prepare_mnist_rotate(
             values = angles_train.tolist() + angles_test.tolist()
             meta["angles"] = {n: round(v, 3) for n, v in zip(names, values)}
         write_dataset_meta(stage, meta)
-    result = PreparedDataset(out, counts, time.perf_counter() - start)
-    console.info(f"[green]mnist-rotate[/] {result.summary()}")
-    return result
+    return report_prepared("mnist-rotate", out, counts, start)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ganctl import console
 from ganctl.errors import OptionError
 from ganctl.paths import datasets_dir
 
@@ -35,3 +37,10 @@ def check_limit(limit: int | None) -> int | None:
     if limit is not None and limit < 1:
         raise OptionError("--limit", f"must be at least 1, got {limit}")
     return limit
+
+
+def report_prepared(kind: str, out: Path, counts: dict[str, int], start: float) -> PreparedDataset:
+    """What a ``kind`` preparer that began at ``start`` (``time.perf_counter()``) made, printed as one line."""
+    result = PreparedDataset(out, counts, time.perf_counter() - start)
+    console.info(f"[green]{kind}[/] {result.summary()}")
+    return result

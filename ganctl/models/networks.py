@@ -5,4 +5,3 @@ import ganctl.models.gan_nets  # noqa: F401
 import ganctl.models.patchgan  # noqa: F401
 import ganctl.models.resnet  # noqa: F401
 import ganctl.models.unet  # noqa: F401
-import ganctl.models.unet_small  # noqa: F401

@@ -1,9 +1,13 @@
 """The pix2pix U-Net generator: stride-2 4x4 convolutions down to 1x1, mirrored up with skip connections.
 
-``unet_128`` has 7 downsamplings (input a multiple of 128), ``unet_256`` has 8 (a multiple of 256).
+``unet_128`` has 7 downsamplings (input a multiple of 128), ``unet_256`` has 8 (a multiple of 256); the
+smaller ``unet_32`` (5) and ``unet_64`` (6) let 32 px (CIFAR-10) and 64 px images reach a 1x1 bottleneck
+(``train colorize`` uses them).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -70,15 +74,17 @@ class UnetGenerator(nn.Module):
         return h
 
 
-@register_model("unet_128", kind="generator")
-def unet_128(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
-             dropout: float = 0.5) -> UnetGenerator:
-    """U-Net for 128x128 inputs (7 levels)."""
-    return UnetGenerator(in_channels, out_channels, num_downs=7, ngf=ngf, norm=norm, dropout=dropout)
+def _register_unet(levels: int) -> Callable[..., UnetGenerator]:
+    """Register ``unet_<2**levels>``: the U-Net with ``levels`` downsamplings, for inputs a multiple of 2**levels."""
+    size = 2**levels
+
+    def factory(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
+                dropout: float = 0.5) -> UnetGenerator:
+        return UnetGenerator(in_channels, out_channels, num_downs=levels, ngf=ngf, norm=norm, dropout=dropout)
+
+    factory.__name__ = factory.__qualname__ = f"unet_{size}"
+    factory.__doc__ = f"U-Net for {size}x{size} inputs ({levels} levels; H and W a multiple of {size})."
+    return register_model(factory.__name__, kind="generator")(factory)
 
 
-@register_model("unet_256", kind="generator")
-def unet_256(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
-             dropout: float = 0.5) -> UnetGenerator:
-    """U-Net for 256x256 inputs (8 levels)."""
-    return UnetGenerator(in_channels, out_channels, num_downs=8, ngf=ngf, norm=norm, dropout=dropout)
+unet_32, unet_64, unet_128, unet_256 = (_register_unet(levels) for levels in (5, 6, 7, 8))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +30,23 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-import ganctl.models.unet_small  # noqa: F401  (registers unet_32/unet_64 until the models index lists it)
 from ganctl import console
 from ganctl.color import AB_SCALE, lab_normalized_to_rgb, rgb_to_lab_normalized
 from ganctl.data.imageio import list_images, open_image
 from ganctl.errors import ImageReadError, InputError, OptionError
-from ganctl.models import create_model, list_models, model_spec
-from ganctl.runs import create_run_dir, write_config
-from ganctl.training.context import PRECISIONS, TrainContext
+from ganctl.models import create_model, model_spec
+from ganctl.training.context import TrainContext
 from ganctl.training.data import Preprocess, load_tensor, resolve_data
 from ganctl.training.loop import TrainLoop, TrainResult
 from ganctl.training.losses import GANLoss
+from ganctl.training.options import (
+    TrainOptions,
+    check_load_size,
+    check_networks,
+    check_not_negative,
+    check_positive,
+    check_precision,
+)
 from ganctl.training.resuming import resume_options
 from ganctl.training.samples import save_sample_grid
 
@@ -53,7 +59,7 @@ _UNET_BY_MULTIPLE = ((256, "unet_256"), (128, "unet_128"), (64, "unet_64"), (32,
 
 
 @dataclass
-class ColorizeOptions:
+class ColorizeOptions(TrainOptions):
     """Every option of ``ganctl train colorize``; None means "the default for this data"."""
 
     data: str | None = None
@@ -81,11 +87,6 @@ class ColorizeOptions:
     log_every: int = 50
     samples: int = 8
 
-    @classmethod
-    def names(cls) -> set[str]:
-        """The option names (for config files and resume checks)."""
-        return {f.name for f in fields(cls)}
-
     def resolved(self, native_size: int) -> ColorizeOptions:
         """A copy with size, load size, generator and pre-training length filled in, checked."""
         values = asdict(self)
@@ -106,28 +107,19 @@ class ColorizeOptions:
 
     def check(self) -> None:
         """Refuse values that cannot work, naming the option."""
-        for name, value in {"--epochs": self.epochs, "--pretrain-epochs": self.pretrain_epochs,
+        check_not_negative({"--epochs": self.epochs, "--pretrain-epochs": self.pretrain_epochs,
                             "--pretrain-steps": self.pretrain_steps, "--lambda-l1": self.lambda_l1,
-                            "--num-workers": self.num_workers}.items():
-            if value is not None and value < 0:
-                raise OptionError(name, f"must not be negative, got {value}")
-        for name, value in {"--batch-size": self.batch_size, "--size": self.size, "--load-size": self.load_size,
-                            "--max-steps": self.max_steps, "--ngf": self.ngf, "--ndf": self.ndf,
-                            "--n-layers": self.n_layers, "--log-every": self.log_every}.items():
-            if value is not None and value <= 0:
-                raise OptionError(name, f"must be positive, got {value}")
+                            "--num-workers": self.num_workers})
+        check_positive({"--batch-size": self.batch_size, "--size": self.size, "--load-size": self.load_size,
+                        "--max-steps": self.max_steps, "--ngf": self.ngf, "--ndf": self.ndf,
+                        "--n-layers": self.n_layers, "--log-every": self.log_every})
         if not self.lr > 0:
             raise OptionError("--lr", f"must be positive, got {self.lr}")
         if self.pretrain_epochs is not None and self.pretrain_steps is not None:
             raise OptionError("--pretrain-steps", "give either --pretrain-epochs or --pretrain-steps, not both")
-        if self.load_size is not None and self.size is not None and self.load_size < self.size:
-            raise OptionError("--load-size", f"{self.load_size} is smaller than --size {self.size}")
-        if self.precision not in PRECISIONS:
-            raise OptionError("--precision", f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
-        for option, name, kind in (("--generator", self.generator, "generator"),
-                                   ("--discriminator", self.discriminator, "discriminator")):
-            if name is not None and name not in list_models(kind):
-                raise OptionError(option, f"unknown {kind} {name!r}; known: {', '.join(list_models(kind))}")
+        check_load_size(self.load_size, self.size)
+        check_precision(self.precision)
+        check_networks(self.generator, self.discriminator)
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -378,14 +370,12 @@ def train_colorize(data: str | Path | None = None, *, run: str | Path | None = N
     ``latest.safetensors``) the run's saved options are used and only :data:`RESUMABLE_OVERRIDES` may
     differ. ``on_step_end(step)`` is called after every step (tests).
     """
-    unknown = set(options) - ColorizeOptions.names()
-    if unknown:
-        raise OptionError(sorted(unknown)[0], "unknown colorize option")
+    ColorizeOptions.refuse_unknown(options, KIND)
     ckpt = None
     if resume is not None:
         given = {"data": None if data is None else str(data), **options}
         run_dir, ckpt, values = resume_options(resume, KIND, given, RESUMABLE_OVERRIDES)
-        opts = ColorizeOptions(**{k: v for k, v in values.items() if k in ColorizeOptions.names()})
+        opts = ColorizeOptions.from_values(values)
     else:
         if data is None:
             raise OptionError("--data", "is required (a folder of colour photos or a dataset such as cifar10)")
@@ -408,8 +398,7 @@ def train_colorize(data: str | Path | None = None, *, run: str | Path | None = N
         if total <= 0:
             raise OptionError("--epochs", "nothing to train: no pre-training and no GAN epochs")
         if run_dir is None:
-            run_dir = Path(ctx.dist.broadcast_object(
-                str(create_run_dir(KIND, run, runs_root)) if ctx.dist.is_main else None))
+            run_dir = ctx.create_run_dir(KIND, run, runs_root)
         torch.manual_seed(opts.seed)
         recipe = Colorize(opts, ctx, color_data, pretrain)
         loop_ref: list[TrainLoop] = []
@@ -438,16 +427,13 @@ def train_colorize(data: str | Path | None = None, *, run: str | Path | None = N
             # A Ctrl-C on the last pre-training step stops before the step hook: keep the U-Net now.
             if not (run_dir / "checkpoints" / "pretrained.safetensors").exists():
                 keep_pretrained()
-        if ctx.dist.is_main:
-            write_config(run_dir, {"kind": KIND, "options": asdict(opts), "dataset": str(color_data.root),
-                                   "train_images": len(color_data.train), "steps_per_epoch": spe,
-                                   "pretrain_steps": pretrain, "total_steps": total,
-                                   "world_size": ctx.dist.world_size, "device": str(ctx.device),
-                                   "precision": ctx.precision.mode, "model": recipe.model_config()})
-            console.info(f"training colorize on {color_data.root} ({len(color_data.train)} colour images, "
-                         f"{opts.size}px) on {ctx.device}, {ctx.precision.mode}: {opts.generator} + "
-                         f"{opts.discriminator}, batch {opts.batch_size}, {pretrain} L1 pre-training + "
-                         f"{max(0, total - pretrain)} GAN steps")
+        loop.record_start(
+            {"kind": KIND, "options": asdict(opts), "dataset": str(color_data.root),
+             "train_images": len(color_data.train), "steps_per_epoch": spe, "pretrain_steps": pretrain,
+             "total_steps": total},
+            f"colorize on {color_data.root} ({len(color_data.train)} colour images, {opts.size}px)",
+            f"{opts.generator} + {opts.discriminator}, batch {opts.batch_size}, {pretrain} L1 pre-training + "
+            f"{max(0, total - pretrain)} GAN steps")
         return loop.run()
     finally:
         ctx.dist.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,6 +21,7 @@ from torch import nn
 
 from ganctl.device import resolve_device
 from ganctl.errors import OptionError
+from ganctl.runs import create_run_dir
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -191,6 +193,11 @@ class TrainContext:
             channels_last = dev.type == "cuda"
         return cls(device=dev, precision=Precision(precision, dev), dist=ddp, channels_last=channels_last,
                    compile=compile)
+
+    def create_run_dir(self, kind: str, run: str | os.PathLike | None, runs_root: str | os.PathLike) -> Path:
+        """The new run folder: made by the main process (see :func:`ganctl.runs.create_run_dir`), shared with all."""
+        made = str(create_run_dir(kind, run, runs_root)) if self.dist.is_main else None
+        return Path(self.dist.broadcast_object(made))
 
     def place(self, net: nn.Module) -> nn.Module:
         """Move ``net`` to the device (channels_last when enabled) and align it across ranks."""

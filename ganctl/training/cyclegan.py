@@ -12,7 +12,7 @@ detached fakes.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganctl import console
-from ganctl.checkpoint import resolve_checkpoint_path
-from ganctl.errors import InputError, OptionError
-from ganctl.models import accepts, create_model, list_models, model_spec
-from ganctl.runs import create_run_dir, read_config, write_config
-from ganctl.training.context import PRECISIONS, TrainContext
+from ganctl.errors import OptionError
+from ganctl.models import accepts, create_model, model_spec
+from ganctl.training.context import TrainContext
 from ganctl.training.data import DatasetInfo, PairLoader, fixed_test_batch, inspect_dataset
 from ganctl.training.loop import TrainLoop, TrainResult
 from ganctl.training.losses import GAN_LOSSES, GANLoss
+from ganctl.training.options import (
+    TrainOptions,
+    check_load_size,
+    check_networks,
+    check_not_negative,
+    check_positive,
+    check_precision,
+)
 from ganctl.training.pool import ImagePool
+from ganctl.training.resuming import resume_options
 from ganctl.training.samples import save_sample_grid
 from ganctl.training.schedule import linear_decay_scheduler
 
@@ -46,7 +53,7 @@ RESUMABLE_OVERRIDES = {"max_steps", "epochs", "decay_epochs", "device", "precisi
 
 
 @dataclass
-class CycleGANOptions:
+class CycleGANOptions(TrainOptions):
     """Every option of ``ganctl train cyclegan``; None means "the default for this data"."""
 
     data: str | None = None
@@ -75,11 +82,6 @@ class CycleGANOptions:
     log_every: int | None = None
     samples: int = 8
 
-    @classmethod
-    def names(cls) -> set[str]:
-        """The option names (for config files and resume checks)."""
-        return {f.name for f in fields(cls)}
-
     def resolved(self, info: DatasetInfo) -> CycleGANOptions:
         """A copy with every None filled from the photo or digit defaults, checked."""
         base = DIGIT_DEFAULTS if info.is_digits else PHOTO_DEFAULTS
@@ -97,31 +99,20 @@ class CycleGANOptions:
 
     def check(self) -> None:
         """Refuse values that cannot work, naming the option."""
-        positive = {"--batch-size": self.batch_size, "--size": self.size, "--load-size": self.load_size,
-                    "--ngf": self.ngf, "--ndf": self.ndf}
-        for name, value in positive.items():
-            if value is not None and value <= 0:
-                raise OptionError(name, f"must be positive, got {value}")
+        check_positive({"--batch-size": self.batch_size, "--size": self.size, "--load-size": self.load_size,
+                        "--ngf": self.ngf, "--ndf": self.ndf})
         if self.epochs is not None and self.decay_epochs is not None and self.epochs + self.decay_epochs <= 0:
             raise OptionError("--epochs", "--epochs plus --decay-epochs must be at least 1")
-        for name, value in {"--epochs": self.epochs, "--decay-epochs": self.decay_epochs, "--pool-size": self.pool_size,
-                            "--lambda-cycle": self.lambda_cycle, "--lambda-identity": self.lambda_identity}.items():
-            if value is not None and value < 0:
-                raise OptionError(name, f"must not be negative, got {value}")
-        if self.max_steps is not None and self.max_steps <= 0:
-            raise OptionError("--max-steps", f"must be positive, got {self.max_steps}")
+        check_not_negative({"--epochs": self.epochs, "--decay-epochs": self.decay_epochs, "--pool-size": self.pool_size,
+                            "--lambda-cycle": self.lambda_cycle, "--lambda-identity": self.lambda_identity})
+        check_positive({"--max-steps": self.max_steps})
         if self.lr is not None and not self.lr > 0:
             raise OptionError("--lr", f"must be positive, got {self.lr}")
-        if self.load_size is not None and self.size is not None and self.load_size < self.size:
-            raise OptionError("--load-size", f"{self.load_size} is smaller than --size {self.size}")
+        check_load_size(self.load_size, self.size)
         if self.gan_loss not in GAN_LOSSES:
             raise OptionError("--gan-loss", f"unknown loss {self.gan_loss!r}; use {', '.join(GAN_LOSSES)}")
-        if self.precision not in PRECISIONS:
-            raise OptionError("--precision", f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
-        for option, name, kind in (("--generator", self.generator, "generator"),
-                                   ("--discriminator", self.discriminator, "discriminator")):
-            if name is not None and name not in list_models(kind):
-                raise OptionError(option, f"unknown {kind} {name!r}; known: {', '.join(list_models(kind))}")
+        check_precision(self.precision)
+        check_networks(self.generator, self.discriminator)
 
 
 class CycleGAN:
@@ -253,24 +244,6 @@ class CycleGAN:
         save_sample_grid([a, fake_b, rec_a, b, fake_a, rec_b], path)
 
 
-def _resume_options(resume: str | Path, given: dict[str, Any]) -> tuple[Path, Path, CycleGANOptions]:
-    """The run folder, its checkpoint and its saved options with the allowed overrides applied."""
-    ckpt = resolve_checkpoint_path(resume)
-    run_dir = Path(resume) if Path(resume).is_dir() else ckpt.parent.parent
-    saved = read_config(run_dir)
-    if saved.get("kind") != "cyclegan":
-        raise InputError(run_dir, f"is a {saved.get('kind', 'unknown')!r} run, not a cyclegan run")
-    values = saved["options"]
-    for key, value in given.items():
-        if value is None or value == values.get(key):
-            continue
-        if key not in RESUMABLE_OVERRIDES:
-            raise OptionError(f"--{key.replace('_', '-')}", "cannot change when resuming a run "
-                              f"(it was {values.get(key)!r}); start a new run instead")
-        values[key] = value
-    return run_dir, ckpt, CycleGANOptions(**{k: v for k, v in values.items() if k in CycleGANOptions.names()})
-
-
 def train_cyclegan(data: str | Path | None = None, *, run: str | Path | None = None,
                    resume: str | Path | None = None, runs_root: str | Path = "runs",
                    on_step_end: Any = None, **options: Any) -> TrainResult:
@@ -280,11 +253,11 @@ def train_cyclegan(data: str | Path | None = None, *, run: str | Path | None = N
     run folder or its ``latest.safetensors``) the run's saved options are used, and only
     :data:`RESUMABLE_OVERRIDES` may differ. ``on_step_end(step)`` is called after every step (tests).
     """
-    unknown = set(options) - CycleGANOptions.names()
-    if unknown:
-        raise OptionError(sorted(unknown)[0], "unknown cyclegan option")
+    CycleGANOptions.refuse_unknown(options, "cyclegan")
     if resume is not None:
-        run_dir, ckpt, opts = _resume_options(resume, {"data": None if data is None else str(data), **options})
+        given = {"data": None if data is None else str(data), **options}
+        run_dir, ckpt, values = resume_options(resume, "cyclegan", given, RESUMABLE_OVERRIDES)
+        opts = CycleGANOptions.from_values(values)
     else:
         if data is None:
             raise OptionError("--data", "is required (a dataset folder or a named dataset such as mnist-color)")
@@ -298,8 +271,7 @@ def train_cyclegan(data: str | Path | None = None, *, run: str | Path | None = N
         info = inspect_dataset(opts.data)
         opts = opts.resolved(info)
         if run_dir is None:
-            run_dir = Path(ctx.dist.broadcast_object(
-                str(create_run_dir("cyclegan", run, runs_root)) if ctx.dist.is_main else None))
+            run_dir = ctx.create_run_dir("cyclegan", run, runs_root)
         torch.manual_seed(opts.seed)
         loader = PairLoader(info, opts.size, opts.load_size, opts.batch_size, opts.seed,
                             num_workers=opts.num_workers, world_size=ctx.dist.world_size, rank=ctx.dist.rank,
@@ -315,16 +287,12 @@ def train_cyclegan(data: str | Path | None = None, *, run: str | Path | None = N
         if ckpt is not None:
             loop.resume(ckpt)
             console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
-        if ctx.dist.is_main:
-            write_config(run_dir, {"kind": "cyclegan", "options": asdict(opts), "dataset": str(info.root),
-                                   "channels": info.channels, "digits": info.is_digits,
-                                   "steps_per_epoch": spe, "total_steps": total,
-                                   "world_size": ctx.dist.world_size, "device": str(ctx.device),
-                                   "precision": ctx.precision.mode, "model": recipe.model_config()})
-            console.info(f"training cyclegan on {info.root} ({len(info.files['trainA'])} A / "
-                         f"{len(info.files['trainB'])} B images, {info.channels['A']}->{info.channels['B']} "
-                         f"channels) on {ctx.device}, {ctx.precision.mode}: {opts.generator} + "
-                         f"{opts.discriminator}, batch {opts.batch_size}, {total} steps")
+        loop.record_start(
+            {"kind": "cyclegan", "options": asdict(opts), "dataset": str(info.root), "channels": info.channels,
+             "digits": info.is_digits, "steps_per_epoch": spe, "total_steps": total},
+            f"cyclegan on {info.root} ({len(info.files['trainA'])} A / {len(info.files['trainB'])} B images, "
+            f"{info.channels['A']}->{info.channels['B']} channels)",
+            f"{opts.generator} + {opts.discriminator}, batch {opts.batch_size}, {total} steps")
         return loop.run()
     finally:
         ctx.dist.close()

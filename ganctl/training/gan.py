@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,10 @@ from ganctl.data.mnist import load_mnist
 from ganctl.errors import OptionError
 from ganctl.models import create_model, model_spec
 from ganctl.models.gan_nets import dcgan_levels  # importing it registers the GAN networks
-from ganctl.runs import create_run_dir, write_config
-from ganctl.training.context import PRECISIONS, TrainContext
+from ganctl.training.context import TrainContext
 from ganctl.training.loop import TrainLoop, TrainResult
 from ganctl.training.losses import GANLoss
+from ganctl.training.options import TrainOptions, check_positive, check_precision
 from ganctl.training.resuming import resume_options
 from ganctl.training.samples import save_sample_grid
 
@@ -37,7 +37,7 @@ RESUMABLE_OVERRIDES = {"max_steps", "epochs", "device", "precision", "compile", 
 
 
 @dataclass
-class GANOptions:
+class GANOptions(TrainOptions):
     """Every option of ``ganctl train gan``."""
 
     data: str = "mnist"
@@ -60,28 +60,20 @@ class GANOptions:
     log_every: int = 100
     samples: int = 64
 
-    @classmethod
-    def names(cls) -> set[str]:
-        """The option names (for config files and resume checks)."""
-        return {f.name for f in fields(cls)}
-
     def check(self) -> None:
         """Refuse values that cannot work, naming the option."""
         if self.data not in DATASETS:
             raise OptionError("--data", f"unknown data {self.data!r}; train gan knows: {', '.join(DATASETS)}")
         if self.arch not in ARCHS:
             raise OptionError("--arch", f"unknown architecture {self.arch!r}; use {' or '.join(ARCHS)}")
-        for name, value in {"--latent-dim": self.latent_dim, "--batch-size": self.batch_size, "--size": self.size,
-                            "--max-steps": self.max_steps, "--ngf": self.ngf, "--ndf": self.ndf,
-                            "--log-every": self.log_every, "--samples": self.samples}.items():
-            if value is not None and value <= 0:
-                raise OptionError(name, f"must be positive, got {value}")
+        check_positive({"--latent-dim": self.latent_dim, "--batch-size": self.batch_size, "--size": self.size,
+                        "--max-steps": self.max_steps, "--ngf": self.ngf, "--ndf": self.ndf,
+                        "--log-every": self.log_every, "--samples": self.samples})
         if self.epochs < 0:
             raise OptionError("--epochs", f"must not be negative, got {self.epochs}")
         if not self.lr > 0:
             raise OptionError("--lr", f"must be positive, got {self.lr}")
-        if self.precision not in PRECISIONS:
-            raise OptionError("--precision", f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
         if self.arch == "dcgan":
             try:
                 dcgan_levels(self.size)
@@ -211,13 +203,11 @@ def train_gan(data: str | None = None, *, run: str | Path | None = None, resume:
     ``options`` are :class:`GANOptions` fields. With ``resume`` (a run folder or its ``latest.safetensors``)
     the run's saved options are used and only :data:`RESUMABLE_OVERRIDES` may differ.
     """
-    unknown = set(options) - GANOptions.names()
-    if unknown:
-        raise OptionError(sorted(unknown)[0], "unknown gan option")
+    GANOptions.refuse_unknown(options, KIND)
     ckpt = None
     if resume is not None:
         run_dir, ckpt, values = resume_options(resume, KIND, {"data": data, **options}, RESUMABLE_OVERRIDES)
-        opts = GANOptions(**{k: v for k, v in values.items() if k in GANOptions.names()})
+        opts = GANOptions.from_values(values)
     else:
         run_dir, opts = None, GANOptions(data=data or "mnist", **options)
     opts.check()
@@ -230,8 +220,7 @@ def train_gan(data: str | None = None, *, run: str | Path | None = None, resume:
         if total <= 0:
             raise OptionError("--epochs", "nothing to train (0 epochs)")
         if run_dir is None:
-            run_dir = Path(ctx.dist.broadcast_object(
-                str(create_run_dir(KIND, run, runs_root)) if ctx.dist.is_main else None))
+            run_dir = ctx.create_run_dir(KIND, run, runs_root)
         torch.manual_seed(opts.seed)
         recipe = GAN(opts, ctx)
         loop = TrainLoop(recipe, loader, ctx, run_dir, total, opts.log_every, on_step_end)
@@ -240,14 +229,11 @@ def train_gan(data: str | None = None, *, run: str | Path | None = None, resume:
             loop.resume(ckpt)
             if ctx.dist.is_main:
                 console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
-        if ctx.dist.is_main:
-            write_config(run_dir, {"kind": KIND, "options": asdict(opts), "train_images": len(loader.images),
-                                   "steps_per_epoch": spe, "total_steps": total, "world_size": ctx.dist.world_size,
-                                   "device": str(ctx.device), "precision": ctx.precision.mode,
-                                   "model": recipe.model_config()})
-            console.info(f"training gan ({opts.arch}) on MNIST ({len(loader.images)} digits, {opts.size}px) on "
-                         f"{ctx.device}, {ctx.precision.mode}: batch {opts.batch_size}, latent {opts.latent_dim}, "
-                         f"{total} steps")
+        loop.record_start(
+            {"kind": KIND, "options": asdict(opts), "train_images": len(loader.images), "steps_per_epoch": spe,
+             "total_steps": total},
+            f"gan ({opts.arch}) on MNIST ({len(loader.images)} digits, {opts.size}px)",
+            f"batch {opts.batch_size}, latent {opts.latent_dim}, {total} steps")
         return loop.run()
     finally:
         ctx.dist.close()

@@ -35,7 +35,7 @@ from ganctl import console
 from ganctl.checkpoint import load_checkpoint, save_checkpoint
 from ganctl.device import get_rng_state, set_rng_state
 from ganctl.errors import CheckpointError, TrainingStopped
-from ganctl.runs import MetricsLog
+from ganctl.runs import MetricsLog, write_config
 from ganctl.training.context import TrainContext
 
 
@@ -209,6 +209,19 @@ class TrainLoop:
         self.step = int(state["step"])
         if self.ctx.dist.is_main:
             self.metrics.truncate_after(self.step)
+
+    def record_start(self, config: dict[str, Any], what: str, plan: str) -> None:
+        """Write the run's ``config.json`` and print the start line ``training <what> on <device>...: <plan>``.
+
+        ``config`` (kind, options, data, steps) comes first in the file; the world size, device, precision
+        and the recipe's model config follow. Only the main process writes and prints.
+        """
+        ctx = self.ctx
+        if not ctx.dist.is_main:
+            return
+        write_config(self.run_dir, {**config, "world_size": ctx.dist.world_size, "device": str(ctx.device),
+                                    "precision": ctx.precision.mode, "model": self.recipe.model_config()})
+        console.info(f"training {what} on {ctx.device}, {ctx.precision.mode}: {plan}")
 
     # ----- logging -----------------------------------------------------------------------------
     def _accumulate(self, losses: dict[str, torch.Tensor]) -> None:
