@@ -86,6 +86,21 @@ def test_patchgan_default_is_70x70():
     assert rows.max() - rows.min() + 1 == 70  # one score sees a 70-pixel-high patch
 
 
+def test_global_digit_generator_starts_as_the_plain_one_and_learns_its_branch():
+    torch.manual_seed(0)
+    plain = create_model("digit_resnet", in_channels=1, out_channels=3, ngf=8, first_kernel=3)
+    torch.manual_seed(0)
+    net = create_model("digit_resnet_global", in_channels=1, out_channels=3, ngf=8)
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    assert torch.allclose(net(x), plain(x), atol=1e-6)  # the branch starts at scale 1, shift 0
+
+    net(x).square().sum().backward()
+    assert net.context[-1].weight.grad.abs().sum() > 0  # zero-initialised, yet trained from the first step
+    torch.nn.init.normal_(net.context[-1].weight, std=0.5)
+    scale_shift = net.context(net.encode(x).mean(dim=(2, 3)))
+    assert not torch.allclose(scale_shift[0], scale_shift[1])  # one modulation per image
+
+
 def test_spec_rebuilds_identical_network():
     spec = model_spec("digit_resnet", in_channels=1, out_channels=3, ngf=8)
     a = create_model(**spec)

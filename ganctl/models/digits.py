@@ -2,8 +2,10 @@
 
 The generator is the ResNet generator scaled down (fewer filters and blocks) so a CPU trains it in
 minutes; its bottleneck (7x7 for 28 px) plus the residual blocks see the whole digit, which it needs to
-recognise the digit (colour-per-class tasks). The discriminator is a 2-layer PatchGAN whose 34x34
-receptive field also covers a whole 28-32 px digit.
+recognise the digit (colour-per-class tasks). ``digit_resnet_global`` adds a global branch that turns the
+pooled bottleneck into a per-image scale and shift of the last features, so one decision about the whole
+digit ("this is a 3") sets the colour of every stroke pixel at once. The discriminators are a 2-layer
+PatchGAN whose 34x34 receptive field covers a whole 28-32 px digit, and a one-score DCGAN-style net.
 """
 
 from __future__ import annotations
@@ -19,10 +21,55 @@ from ganctl.models.resnet import ResnetGenerator
 
 @register_model("digit_resnet", kind="generator")
 def digit_resnet(in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
-                 norm: str = "instance") -> ResnetGenerator:
+                 norm: str = "instance", first_kernel: int = 7) -> ResnetGenerator:
     """Digit generator: c7s1-ngf, two downsamplings to 7x7 (28 px) / 8x8 (32 px), ``n_blocks`` residual
     blocks at 4 * ngf channels, back up. About 6 MMAC per 32 px image at the default ngf=8."""
-    return ResnetGenerator(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm)
+    return ResnetGenerator(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm,
+                           first_kernel=first_kernel)
+
+
+class GlobalContextResnetGenerator(ResnetGenerator):
+    """A ResNet generator whose last features are modulated per image from its pooled bottleneck (FiLM).
+
+    The branch (mean over the bottleneck -> Linear -> ReLU -> Linear) gives a scale ``1 + g`` and shift ``b``
+    per channel of the decoder's last feature map, just before the output convolution. Instance norm
+    removes any signal that is constant over the image, so without such a path a per-image property (the
+    colour of a whole digit) has to be rebuilt pixel by pixel from local features. The branch starts at zero
+    (scale 1, shift 0): at initialisation the network is exactly the plain ResNet generator.
+    """
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
+                 norm: str = "instance", first_kernel: int = 3):
+        super().__init__(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm, first_kernel=first_kernel)
+        bottleneck = ngf * self.size_multiple
+        self.context = nn.Sequential(nn.Linear(bottleneck, bottleneck), nn.ReLU(True),
+                                     nn.Linear(bottleneck, 2 * ngf))
+        init_weights(self.context)
+        nn.init.zeros_(self.context[-1].weight)
+        nn.init.zeros_(self.context[-1].bias)
+        self._modulate_at = len(self.decoder) - 3  # before the output's padding, convolution and tanh
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)
+        scale, shift = self.context(h.mean(dim=(2, 3)))[:, :, None, None].chunk(2, dim=1)
+        for i, layer in enumerate(self.decoder):
+            if i == self._modulate_at:
+                h = h * (1 + scale) + shift
+            h = layer(h)
+        return h
+
+
+@register_model("digit_resnet_global", kind="generator")
+def digit_resnet_global(in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
+                        norm: str = "instance", first_kernel: int = 3) -> GlobalContextResnetGenerator:
+    """Digit generator (the default for digit data): ``digit_resnet`` plus a global scale/shift branch.
+
+    Its first and last convolutions are 3x3 rather than the published 7x7: on a CPU those two thin 7x7
+    convolutions at full resolution cost as much as the rest of the network (docs/benchmarks.md), and the
+    global branch already sees the whole digit.
+    """
+    return GlobalContextResnetGenerator(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm,
+                                        first_kernel=first_kernel)
 
 
 @register_model("digit_patchgan", kind="discriminator")
