@@ -12,6 +12,7 @@ from ganctl.checkpoint import load_checkpoint
 from ganctl.errors import InputError, OptionError, TrainingStopped
 from ganctl.runs import MetricsLog
 from ganctl.training import train_cyclegan
+from ganctl.training.cyclegan import DIGIT_DEFAULTS
 from ganctl.training.data import PairOrder
 from ganctl.training.options import read_toml_options
 from ganctl.training.schedule import LinearDecay
@@ -60,14 +61,15 @@ def test_full_run_writes_everything(straight):
     for key in ("loss_G", "loss_D_A", "loss_D_B", "loss_cycle_A", "loss_cycle_B", "loss_idt_A", "loss_idt_B", "lr"):
         assert key in train[0]
     lrs = [r["lr"] for r in train]
-    assert lrs[:2] == [5e-4, 5e-4] and lrs[-1] == 0.0 and lrs[3] < 5e-4  # digit default lr; then linear decay to 0
+    lr = DIGIT_DEFAULTS["lr"]
+    assert lrs[:2] == [lr, lr] and lrs[-1] == 0.0 and lrs[3] < lr  # digit default lr; then linear decay to 0
 
 
 def test_checkpoint_config_contract(straight):
     _, config = _weights(straight[0])
     assert config["kind"] == "cyclegan" and config["step"] == 6 and config["epoch"] == 2
     assert config["channels"] == {"A": 1, "B": 3} and config["image_size"] == 16
-    assert config["networks"]["G_A"] == {"name": "digit_resnet", "kwargs": {"in_channels": 1, "out_channels": 3,
+    assert config["networks"]["G_A"] == {"name": "digit_resnet_global", "kwargs": {"in_channels": 1, "out_channels": 3,
                                                                            "ngf": 4}}
     assert config["networks"]["D_A"]["kwargs"]["in_channels"] == 3  # D_A judges domain B
     from ganctl.models import create_model
@@ -180,3 +182,13 @@ def test_toml_options(tmp_path):
     path.write_text('batch-sise = 4\n')
     with pytest.raises(OptionError, match="did you mean 'batch-size'"):
         read_toml_options(path, {"batch_size", "lambda_cycle"})
+
+
+def test_cycle_noise_changes_what_the_generators_learn(dataset, straight, tmp_path):
+    quiet = train_cyclegan(dataset, run=tmp_path / "quiet", **{**TINY, "cycle_noise": 0.0})
+    noisy, _ = _weights(straight[0])  # the digit default: noise on the fakes inside the cycle
+    plain, config = _weights(quiet.run_dir)
+    assert config["step"] == 6
+    assert not torch.equal(plain["G_A"]["decoder.0.weight"], noisy["G_A"]["decoder.0.weight"])
+    again = train_cyclegan(dataset, run=tmp_path / "again", **{**TINY, "cycle_noise": 0.0})
+    _assert_same(plain, _weights(again.run_dir)[0])  # and without noise, a run is reproducible

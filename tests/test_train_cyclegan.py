@@ -33,7 +33,8 @@ def test_cli_trains_and_says_where_the_run_is(cli, dataset, tmp_path):
     assert str(run) in result.output and "samples" in result.output
     saved = json.loads((run / "config.json").read_text())
     assert saved["options"]["ngf"] == 4 and saved["options"]["max_steps"] == 2  # config file + flags
-    assert saved["options"]["generator"] == "digit_resnet"  # chosen for small (digit-sized) images
+    assert saved["options"]["generator"] == "digit_resnet_global"  # chosen for small (digit-sized) images
+    assert saved["options"]["cycle_noise"] == 0.2 and saved["options"]["lambda_cycle"] == 20.0
     ckpt = load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False)
     assert ckpt.config["step"] == 2
     assert (run / "samples" / "epoch_0001.png").exists()
@@ -58,6 +59,7 @@ def test_cli_resume_continues_the_run(cli, dataset, tmp_path):
     (["--gan-loss", "wasserstein"], "--gan-loss"),
     (["--generator", "resnet_99blocks"], "--generator"),
     (["--batch-size", "0"], "--batch-size"),
+    (["--cycle-noise", "-0.1"], "--cycle-noise"),
     (["--precision", "fp16", "--device", "cpu"], "--precision"),
     (["--size", "18", "--batch-size", "4"], "--size"),
 ])
@@ -95,6 +97,7 @@ def test_photos_use_the_published_preprocessing_and_nets(real_data, tmp_path):
     assert ckpt.config["networks"]["D_A"]["name"] == "patchgan"
     saved = json.loads((tmp_path / "h2z" / "config.json").read_text())
     assert saved["options"]["load_size"] == 36 and saved["digits"] is False
+    assert saved["options"]["lambda_cycle"] == 10.0 and saved["options"]["cycle_noise"] == 0.0  # as published
     G = create_model(**ckpt.config["networks"]["G_B"])
     ckpt.load_into({"G_B": G})
     assert G(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)

@@ -43,34 +43,39 @@ def cyclegan(
     num_workers: int = typer.Option(None, "--num-workers", help="Data-loading processes \\[default: 4 photos, "
                                     "0 digits (held in memory)].", rich_help_panel=_DATA, show_default=False),
     generator: str = typer.Option(None, "--generator", help="resnet_9blocks, resnet_6blocks, unet_128, unet_256, "
-                                  "digit_resnet \\[default: resnet_9blocks; digit_resnet for digits].",
+                                  "digit_resnet, digit_resnet_global \\[default: resnet_9blocks; "
+                                  "digit_resnet_global for digits].",
                                   rich_help_panel=_MODEL, show_default=False),
     discriminator: str = typer.Option(None, "--discriminator", help="patchgan (70x70), digit_patchgan, "
                                       "digit_global \\[default: patchgan; digit_global for digits].",
                                       rich_help_panel=_MODEL, show_default=False),
     ngf: int = typer.Option(None, "--ngf", help="Generator width (filters of the first layer) \\[default: 64; 8 for "
                             "digits].", rich_help_panel=_MODEL, show_default=False),
-    ndf: int = typer.Option(None, "--ndf", help="Discriminator width \\[default: 64; 16 for digits].",
+    ndf: int = typer.Option(None, "--ndf", help="Discriminator width \\[default: 64; 32 for digits].",
                             rich_help_panel=_MODEL, show_default=False),
     gan_loss: str = typer.Option("lsgan", "--gan-loss", help="lsgan, vanilla, hinge or wgan-gp.",
                                  rich_help_panel=_MODEL),
-    lambda_cycle: float = typer.Option(10.0, "--lambda-cycle", help="Weight of the cycle-consistency loss.",
-                                       rich_help_panel=_MODEL),
+    lambda_cycle: float = typer.Option(None, "--lambda-cycle", help="Weight of the cycle-consistency loss "
+                                       "\\[default: 10; digits 20].", rich_help_panel=_MODEL, show_default=False),
     lambda_identity: float = typer.Option(0.5, "--lambda-identity", help="Identity loss weight, times "
                                           "--lambda-cycle (off when the domains' channels differ).",
                                           rich_help_panel=_MODEL),
     pool_size: int = typer.Option(50, "--pool-size", help="Earlier fakes kept for the discriminators.",
                                   rich_help_panel=_MODEL),
+    cycle_noise: float = typer.Option(None, "--cycle-noise", help="Std of Gaussian noise added to each fake before "
+                                      "it is translated back in the cycle, so a generator cannot hide the "
+                                      "original in invisible detail \\[default: 0; digits 0.2].",
+                                      rich_help_panel=_MODEL, show_default=False),
     epochs: int = typer.Option(None, "--epochs", help="Epochs at constant lr \\[default: 100; digits 1].",
                                rich_help_panel=_SCHED, show_default=False),
     decay_epochs: int = typer.Option(None, "--decay-epochs", help="Then epochs of linear decay to 0 "
-                                     "\\[default: 100; digits 0].", rich_help_panel=_SCHED, show_default=False),
+                                     "\\[default: 100; digits 1].", rich_help_panel=_SCHED, show_default=False),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps in total.",
                                   rich_help_panel=_SCHED, show_default=False),
     batch_size: int = typer.Option(None, "--batch-size", "-b", help="Pairs per step (per process) "
-                                   "\\[default: 1 photos; 32 digits].", rich_help_panel=_SCHED, show_default=False),
-    lr: float = typer.Option(None, "--lr", help="Adam learning rate \\[default: 2e-4].", rich_help_panel=_SCHED,
-                             show_default=False),
+                                   "\\[default: 1 photos; 16 digits].", rich_help_panel=_SCHED, show_default=False),
+    lr: float = typer.Option(None, "--lr", help="Adam learning rate \\[default: 2e-4; digits 1e-3].",
+                             rich_help_panel=_SCHED, show_default=False),
     precision: str = typer.Option("auto", "--precision", help="auto (bf16 on capable GPUs, fp32 on CPU), fp32, "
                                   "bf16 or fp16.", rich_help_panel=_RUN),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the networks (GPU).",
@@ -99,7 +104,8 @@ def cyclegan(
 
     values = dict(data=data, size=size, load_size=load_size, num_workers=num_workers, generator=generator,
                   discriminator=discriminator, ngf=ngf, ndf=ndf, gan_loss=gan_loss, lambda_cycle=lambda_cycle,
-                  lambda_identity=lambda_identity, pool_size=pool_size, epochs=epochs, decay_epochs=decay_epochs,
+                  lambda_identity=lambda_identity, pool_size=pool_size, cycle_noise=cycle_noise, epochs=epochs,
+                  decay_epochs=decay_epochs,
                   max_steps=max_steps, batch_size=batch_size, lr=lr, precision=precision, compile=compile,
                   device=device, seed=seed)
     options = read_toml_options(config, CycleGANOptions.names() | {"run"}) if config else {}

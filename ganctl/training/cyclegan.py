@@ -41,12 +41,17 @@ from ganctl.training.samples import save_sample_grid
 from ganctl.training.schedule import linear_decay_scheduler
 
 PHOTO_DEFAULTS = dict(epochs=100, decay_epochs=100, batch_size=1, size=256, generator="resnet_9blocks",
-                      discriminator="patchgan", ngf=64, ndf=64, lr=2e-4, num_workers=4, log_every=50)
-# Sized for a 2-core CPU: see docs/benchmarks.md for the measurements behind these numbers.
-# The one-score digit discriminator at lr 5e-4 learns colour-per-class several times faster than the 2-layer
-# PatchGAN at 2e-4; batch 16 (1,875 steps, about 3.5 minutes on 2 CPU cores) beat batch 32 (docs/benchmarks.md).
-DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=0, batch_size=16, generator="digit_resnet",
-                      discriminator="digit_global", ngf=8, ndf=32, lr=5e-4, num_workers=0, log_every=25)
+                      discriminator="patchgan", ngf=64, ndf=64, lr=2e-4, lambda_cycle=10.0, cycle_noise=0.0,
+                      num_workers=4, log_every=50)
+# Sized for 5 minutes on a 2-core CPU; docs/benchmarks.md has the measurements behind each choice:
+# - a one-score discriminator (digit_global) learns "this digit in this colour" where a PatchGAN hardly does;
+# - a generator with a global branch (digit_resnet_global) sets one colour for the whole digit;
+# - noise on the fakes inside the cycle stops G_B from hiding the colour in its gray output for G_A to read
+#   back, so G_A has to learn colour from the digit's shape (what it meets on real gray digits);
+# - cycle weight 20, lr 1e-3 and a linear-decay second epoch: colour precise enough to tell close hues apart.
+DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=1, batch_size=16, generator="digit_resnet_global",
+                      discriminator="digit_global", ngf=8, ndf=32, lr=1e-3, lambda_cycle=20.0, cycle_noise=0.2,
+                      num_workers=0, log_every=25)
 # Options that may change when a run is resumed (the rest must match the run's config).
 RESUMABLE_OVERRIDES = {"max_steps", "epochs", "decay_epochs", "device", "precision", "compile", "num_workers",
                        "log_every"}
@@ -68,9 +73,10 @@ class CycleGANOptions(TrainOptions):
     ngf: int | None = None
     ndf: int | None = None
     gan_loss: str = "lsgan"
-    lambda_cycle: float = 10.0
+    lambda_cycle: float | None = None
     lambda_identity: float = 0.5
     pool_size: int = 50
+    cycle_noise: float | None = None
     lr: float | None = None
     beta1: float = 0.5
     precision: str = "auto"
@@ -104,6 +110,7 @@ class CycleGANOptions(TrainOptions):
         if self.epochs is not None and self.decay_epochs is not None and self.epochs + self.decay_epochs <= 0:
             raise OptionError("--epochs", "--epochs plus --decay-epochs must be at least 1")
         check_not_negative({"--epochs": self.epochs, "--decay-epochs": self.decay_epochs, "--pool-size": self.pool_size,
+                            "--cycle-noise": self.cycle_noise,
                             "--lambda-cycle": self.lambda_cycle, "--lambda-identity": self.lambda_identity})
         check_positive({"--max-steps": self.max_steps})
         if self.lr is not None and not self.lr > 0:
@@ -166,6 +173,12 @@ class CycleGAN:
         gp = self.gan.gradient_penalty(netD, real, fake)
         return loss if gp is None else loss + gp
 
+    def _noisy(self, fake: torch.Tensor) -> torch.Tensor:
+        """``fake`` plus Gaussian noise of std ``--cycle-noise`` on its way back through the cycle."""
+        if not self.opts.cycle_noise:
+            return fake
+        return fake + self.opts.cycle_noise * torch.randn_like(fake)
+
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One published CycleGAN iteration on a batch of (A, B); returns the detached losses."""
         real_A, real_B = batch
@@ -174,9 +187,9 @@ class CycleGAN:
         self._set_d_grad(False)
         with prec.autocast():
             fake_B = G_A(real_A)
-            rec_A = G_B(fake_B)
+            rec_A = G_B(self._noisy(fake_B))
             fake_A = G_B(real_B)
-            rec_B = G_A(fake_A)
+            rec_B = G_A(self._noisy(fake_A))
             loss_G_A = self.gan.generator(D_A(fake_B))
             loss_G_B = self.gan.generator(D_B(fake_A))
             loss_cycle_A = F.l1_loss(rec_A.float(), real_A.float()) * o.lambda_cycle
