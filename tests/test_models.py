@@ -86,19 +86,49 @@ def test_patchgan_default_is_70x70():
     assert rows.max() - rows.min() + 1 == 70  # one score sees a 70-pixel-high patch
 
 
-def test_global_digit_generator_starts_as_the_plain_one_and_learns_its_branch():
+@pytest.mark.parametrize("name", ["digit_resnet_grid", "digit_resnet_global"])
+def test_global_digit_generator_starts_as_the_plain_one_and_learns_its_branch(name):
     torch.manual_seed(0)
     plain = create_model("digit_resnet", in_channels=1, out_channels=3, ngf=8, first_kernel=3)
     torch.manual_seed(0)
-    net = create_model("digit_resnet_global", in_channels=1, out_channels=3, ngf=8)
+    net = create_model(name, in_channels=1, out_channels=3, ngf=8)
     x = torch.rand(2, 1, 32, 32) * 2 - 1
     assert torch.allclose(net(x), plain(x), atol=1e-6)  # the branch starts at scale 1, shift 0
 
     net(x).square().sum().backward()
     assert net.context[-1].weight.grad.abs().sum() > 0  # zero-initialised, yet trained from the first step
     torch.nn.init.normal_(net.context[-1].weight, std=0.5)
-    scale_shift = net.context(net.encode(x).mean(dim=(2, 3)))
-    assert not torch.allclose(scale_shift[0], scale_shift[1])  # one modulation per image
+    scale, shift = net.modulation(net.encode(x))
+    assert scale.shape == shift.shape == (2, 8, 1, 1)
+    assert not torch.allclose(scale[0], scale[1])  # one modulation per image
+
+
+def test_grid_branch_sees_where_the_strokes_are():
+    """Two images with the same stroke mass in different places get different modulations from the grid
+    branch; the mean-pooled branch of digit_resnet_global cannot tell a shift of the whole map apart."""
+    torch.manual_seed(0)
+    net = create_model("digit_resnet_grid", in_channels=1, out_channels=3, ngf=8)
+    torch.nn.init.normal_(net.context[-1].weight, std=0.5)
+    h = torch.zeros(2, 32, 8, 8)
+    h[0, :, :4] = 1.0  # strokes in the top half
+    h[1, :, 4:] = 1.0  # the same strokes in the bottom half
+    scale, _ = net.modulation(h)
+    assert not torch.allclose(scale[0], scale[1])
+    assert net.context[0].in_features == 32 * 4 * 4
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_grid_digit_generator_takes_any_size(size):
+    net = create_model("digit_resnet_grid", in_channels=1, out_channels=3, ngf=8)
+    assert net(torch.zeros(1, 1, size, size)).shape == (1, 3, size, size)
+
+
+def test_global_digit_generator_keeps_its_weight_layout():
+    """Runs trained with digit_resnet_global (the earlier digit default) still load: same parameter names."""
+    net = create_model("digit_resnet_global", in_channels=1, out_channels=3, ngf=8)
+    context = {k: tuple(v.shape) for k, v in net.state_dict().items() if k.startswith("context.")}
+    assert context == {"context.0.weight": (32, 32), "context.0.bias": (32,),
+                       "context.2.weight": (16, 32), "context.2.bias": (16,)}
 
 
 def test_spec_rebuilds_identical_network():

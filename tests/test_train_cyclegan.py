@@ -33,7 +33,7 @@ def test_cli_trains_and_says_where_the_run_is(cli, dataset, tmp_path):
     assert str(run) in result.output and "samples" in result.output
     saved = json.loads((run / "config.json").read_text())
     assert saved["options"]["ngf"] == 4 and saved["options"]["max_steps"] == 2  # config file + flags
-    assert saved["options"]["generator"] == "digit_resnet_global"  # chosen for small (digit-sized) images
+    assert saved["options"]["generator"] == "digit_resnet_grid"  # chosen for small (digit-sized) images
     assert saved["options"]["cycle_noise"] == 0.2 and saved["options"]["lambda_cycle"] == 20.0
     ckpt = load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False)
     assert ckpt.config["step"] == 2

@@ -43,8 +43,8 @@ def cyclegan(
     num_workers: int = typer.Option(None, "--num-workers", help="Data-loading processes \\[default: 4 photos, "
                                     "0 digits (held in memory)].", rich_help_panel=_DATA, show_default=False),
     generator: str = typer.Option(None, "--generator", help="resnet_9blocks, resnet_6blocks, unet_128, unet_256, "
-                                  "digit_resnet, digit_resnet_global \\[default: resnet_9blocks; "
-                                  "digit_resnet_global for digits].",
+                                  "digit_resnet, digit_resnet_global, digit_resnet_grid \\[default: "
+                                  "resnet_9blocks; digit_resnet_grid for digits].",
                                   rich_help_panel=_MODEL, show_default=False),
     discriminator: str = typer.Option(None, "--discriminator", help="patchgan (70x70), digit_patchgan, "
                                       "digit_global \\[default: patchgan; digit_global for digits].",

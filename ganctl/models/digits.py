@@ -2,15 +2,17 @@
 
 The generator is the ResNet generator scaled down (fewer filters and blocks) so a CPU trains it in
 minutes; its bottleneck (7x7 for 28 px) plus the residual blocks see the whole digit, which it needs to
-recognise the digit (colour-per-class tasks). ``digit_resnet_global`` adds a global branch that turns the
-pooled bottleneck into a per-image scale and shift of the last features, so one decision about the whole
-digit ("this is a 3") sets the colour of every stroke pixel at once. The discriminators are a 2-layer
-PatchGAN whose 34x34 receptive field covers a whole 28-32 px digit, and a one-score DCGAN-style net.
+recognise the digit (colour-per-class tasks). ``digit_resnet_grid`` (the default for digit data) and
+``digit_resnet_global`` add a global branch that turns the bottleneck into a per-image scale and shift of the
+last features, so one decision about the whole digit ("this is a 3") sets the colour of every stroke pixel
+at once. The discriminators are a 2-layer PatchGAN whose 34x34 receptive field covers a whole 28-32 px
+digit, and a one-score DCGAN-style net.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganctl.models.init import init_weights
@@ -29,29 +31,53 @@ def digit_resnet(in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_bl
 
 
 class GlobalContextResnetGenerator(ResnetGenerator):
-    """A ResNet generator whose last features are modulated per image from its pooled bottleneck (FiLM).
+    """A ResNet generator whose last features are modulated per image from its bottleneck (FiLM).
 
-    The branch (mean over the bottleneck -> Linear -> ReLU -> Linear) gives a scale ``1 + g`` and shift ``b``
-    per channel of the decoder's last feature map, just before the output convolution. Instance norm
-    removes any signal that is constant over the image, so without such a path a per-image property (the
-    colour of a whole digit) has to be rebuilt pixel by pixel from local features. The branch starts at zero
-    (scale 1, shift 0): at initialisation the network is exactly the plain ResNet generator.
+    The branch (bottleneck average-pooled to a ``context_grid`` x ``context_grid`` map, flattened -> Linear
+    [-> LayerNorm] -> ReLU -> Linear) gives a scale ``1 + g`` and shift ``b`` per channel of the decoder's last
+    feature map, just before the output convolution. Instance norm removes any signal that is constant over
+    the image, so without such a path a per-image property (the colour of a whole digit) has to be rebuilt
+    pixel by pixel from local features. The branch starts at zero (scale 1, shift 0): at initialisation the
+    network is exactly the plain ResNet generator.
+
+    Why a grid and not the mean: every bottleneck channel comes out of instance norm, so its mean over the
+    image says little about the digit; where the strokes are (a 4x4 grid) says which digit it is. The
+    LayerNorm keeps that wider branch stable at the digit learning rate (without it, a 128-wide branch
+    diverged at lr 1e-3 in our runs; docs/benchmarks.md).
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
-                 norm: str = "instance", first_kernel: int = 3):
+                 norm: str = "instance", first_kernel: int = 3, context_grid: int = 1,
+                 context_hidden: int | None = None, context_norm: bool = False):
         super().__init__(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm, first_kernel=first_kernel)
+        if context_grid < 1:
+            raise ValueError(f"context_grid must be at least 1, got {context_grid}")
         bottleneck = ngf * self.size_multiple
-        self.context = nn.Sequential(nn.Linear(bottleneck, bottleneck), nn.ReLU(True),
-                                     nn.Linear(bottleneck, 2 * ngf))
+        hidden = context_hidden or bottleneck
+        self.context_grid = context_grid
+        layers: list[nn.Module] = [nn.Linear(bottleneck * context_grid ** 2, hidden)]
+        if context_norm:
+            layers.append(nn.LayerNorm(hidden))
+        layers += [nn.ReLU(True), nn.Linear(hidden, 2 * ngf)]
+        self.context = nn.Sequential(*layers)
         init_weights(self.context)
+        for layer in self.context:
+            if isinstance(layer, nn.LayerNorm):  # the usual identity start, not init_weights' N(1, 0.02)
+                nn.init.ones_(layer.weight)
+                nn.init.zeros_(layer.bias)
         nn.init.zeros_(self.context[-1].weight)
         nn.init.zeros_(self.context[-1].bias)
         self._modulate_at = len(self.decoder) - 3  # before the output's padding, convolution and tanh
 
+    def modulation(self, bottleneck: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-image (scale - 1, shift), each N x ngf x 1 x 1, from bottleneck features."""
+        pooled = F.adaptive_avg_pool2d(bottleneck, self.context_grid).flatten(1)
+        scale, shift = self.context(pooled)[:, :, None, None].chunk(2, dim=1)
+        return scale, shift
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.encoder(x)
-        scale, shift = self.context(h.mean(dim=(2, 3)))[:, :, None, None].chunk(2, dim=1)
+        scale, shift = self.modulation(h)
         for i, layer in enumerate(self.decoder):
             if i == self._modulate_at:
                 h = h * (1 + scale) + shift
@@ -59,15 +85,26 @@ class GlobalContextResnetGenerator(ResnetGenerator):
         return h
 
 
-@register_model("digit_resnet_global", kind="generator")
-def digit_resnet_global(in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
-                        norm: str = "instance", first_kernel: int = 3) -> GlobalContextResnetGenerator:
-    """Digit generator (the default for digit data): ``digit_resnet`` plus a global scale/shift branch.
+@register_model("digit_resnet_grid", kind="generator")
+def digit_resnet_grid(in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
+                      norm: str = "instance", first_kernel: int = 3) -> GlobalContextResnetGenerator:
+    """Digit generator (the default for digit data): ``digit_resnet`` plus a global scale/shift branch that
+    reads a 4x4 grid of the bottleneck (128 hidden units, LayerNorm).
 
     Its first and last convolutions are 3x3 rather than the published 7x7: on a CPU those two thin 7x7
     convolutions at full resolution cost as much as the rest of the network (docs/benchmarks.md), and the
-    global branch already sees the whole digit.
+    global branch already sees the whole digit. Any input size works (the grid is adaptive).
     """
+    return GlobalContextResnetGenerator(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm,
+                                        first_kernel=first_kernel, context_grid=4, context_hidden=128,
+                                        context_norm=True)
+
+
+@register_model("digit_resnet_global", kind="generator")
+def digit_resnet_global(in_channels: int = 1, out_channels: int = 3, ngf: int = 8, n_blocks: int = 3,
+                        norm: str = "instance", first_kernel: int = 3) -> GlobalContextResnetGenerator:
+    """Digit generator with a global branch on the bottleneck's mean (the digit default before
+    ``digit_resnet_grid``, kept so its runs still load): 3x3 first/last convolutions."""
     return GlobalContextResnetGenerator(in_channels, out_channels, ngf=ngf, n_blocks=n_blocks, norm=norm,
                                         first_kernel=first_kernel)
 

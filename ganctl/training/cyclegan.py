@@ -45,11 +45,12 @@ PHOTO_DEFAULTS = dict(epochs=100, decay_epochs=100, batch_size=1, size=256, gene
                       num_workers=4, log_every=50)
 # Sized for 5 minutes on a 2-core CPU; docs/benchmarks.md has the measurements behind each choice:
 # - a one-score discriminator (digit_global) learns "this digit in this colour" where a PatchGAN hardly does;
-# - a generator with a global branch (digit_resnet_global) sets one colour for the whole digit;
+# - a generator with a global branch (digit_resnet_grid) sets one colour for the whole digit, decided from
+#   a 4x4 grid of its bottleneck (where the strokes are: which digit it is);
 # - noise on the fakes inside the cycle stops G_B from hiding the colour in its gray output for G_A to read
 #   back, so G_A has to learn colour from the digit's shape (what it meets on real gray digits);
 # - cycle weight 20, lr 1e-3 and a linear-decay second epoch: colour precise enough to tell close hues apart.
-DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=1, batch_size=16, generator="digit_resnet_global",
+DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=1, batch_size=16, generator="digit_resnet_grid",
                       discriminator="digit_global", ngf=8, ndf=32, lr=1e-3, lambda_cycle=20.0, cycle_noise=0.2,
                       num_workers=0, log_every=25)
 # Options that may change when a run is resumed (the rest must match the run's config).
