@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -84,6 +85,39 @@ def test_help_has_an_example(cli):
     assert result.exit_code == 0 and "ganctl train cyclegan --data mnist-color" in result.output
     for option in ("--lambda-identity", "--pool-size", "--resume", "--compile", "--precision", "--num-workers"):
         assert option in result.output
+
+
+def _option_help(group: str, command: str) -> dict[str, str]:
+    """``{"--lr": "Adam learning rate [default: ...]", ...}`` for one CLI command."""
+    import typer
+
+    from ganctl.cli import app
+
+    click_command = typer.main.get_command(app).commands[group].commands[command]
+    return {opt: param.help or "" for param in click_command.params for opt in getattr(param, "opts", [])}
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?(?:e-?\d+)?", text)]
+
+
+@pytest.mark.parametrize("option,key", [("--generator", "generator"), ("--discriminator", "discriminator"),
+                                        ("--ngf", "ngf"), ("--ndf", "ndf"), ("--lambda-cycle", "lambda_cycle"),
+                                        ("--cycle-noise", "cycle_noise"), ("--epochs", "epochs"),
+                                        ("--decay-epochs", "decay_epochs"), ("--batch-size", "batch_size"),
+                                        ("--lr", "lr"), ("--num-workers", "num_workers")])
+def test_help_states_the_defaults_the_trainer_uses(option, key):
+    """The "[default: photos; digits]" text of --help is written by hand: it must match the trainer's tables."""
+    from ganctl.training.cyclegan import DIGIT_DEFAULTS, PHOTO_DEFAULTS
+
+    stated = re.search(r"\[default: ([^\]]*)\]", _option_help("train", "cyclegan")[option]).group(1)
+    photo_part, digit_part = re.split(r"[;,] ", stated, maxsplit=1)
+    assert "digit" in digit_part, stated
+    for part, value in ((photo_part, PHOTO_DEFAULTS[key]), (digit_part, DIGIT_DEFAULTS[key])):
+        if isinstance(value, str):
+            assert value in re.findall(r"\w+", part), (option, part, value)
+        else:
+            assert _numbers(part)[0] == pytest.approx(value), (option, part, value)
 
 
 def test_photos_use_the_published_preprocessing_and_nets(real_data, tmp_path):
