@@ -60,11 +60,7 @@ class GlobalContextResnetGenerator(ResnetGenerator):
             layers.append(nn.LayerNorm(hidden))
         layers += [nn.ReLU(True), nn.Linear(hidden, 2 * ngf)]
         self.context = nn.Sequential(*layers)
-        init_weights(self.context)
-        for layer in self.context:
-            if isinstance(layer, nn.LayerNorm):  # the usual identity start, not init_weights' N(1, 0.02)
-                nn.init.ones_(layer.weight)
-                nn.init.zeros_(layer.bias)
+        init_weights(self.context)  # leaves the LayerNorm at its identity start (weight 1, bias 0)
         nn.init.zeros_(self.context[-1].weight)
         nn.init.zeros_(self.context[-1].bias)
         self._modulate_at = len(self.decoder) - 3  # before the output's padding, convolution and tanh
