@@ -1,4 +1,4 @@
-"""RGB <-> Lab conversion: agreement with scikit-image, round trips, batching, gradients, scaling."""
+"""RGB <-> Lab conversion (kornia's): agreement with scikit-image, round trips, batching, gradients, scaling."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ganctl.color import (
     AB_SCALE,
     lab_normalized_to_rgb,
     lab_to_rgb,
-    rgb_to_gray,
     rgb_to_lab,
     rgb_to_lab_normalized,
 )
@@ -69,7 +68,13 @@ def test_scaling_keeps_all_srgb_colours_in_unit_range_and_inverts():
     assert ab_norm.abs().max() <= 1.0
     assert ab_norm.abs().max() > 90 / AB_SCALE  # the range is used, not wasted
     assert torch.allclose(lab_normalized_to_rgb(l_norm, ab_norm), rgb, atol=1e-4)
-    assert torch.allclose(rgb_to_gray(rgb), (l_norm + 1) / 2, atol=1e-6)
+
+
+def test_out_of_gamut_lab_comes_back_clipped_to_unit_range():
+    l_norm = torch.tensor([-1.0, 0.0, 1.0]).view(1, 1, 1, 3)
+    ab_norm = torch.ones(1, 2, 1, 3)  # a = b = 110: far outside sRGB
+    rgb = lab_normalized_to_rgb(l_norm, ab_norm)
+    assert rgb.min() == 0.0 and rgb.max() == 1.0
 
 
 def test_gradients_are_finite_including_black_and_thresholds():
@@ -86,7 +91,7 @@ def test_gradients_are_finite_including_black_and_thresholds():
 
 
 def test_bad_shapes_are_refused():
-    with pytest.raises(ValueError, match="3 channels"):
+    with pytest.raises(ValueError, match="3, H, W"):
         rgb_to_lab(torch.rand(1, 4, 2, 2))
-    with pytest.raises(ValueError, match="N x 3 x H x W"):
+    with pytest.raises(ValueError, match="3, H, W"):
         rgb_to_lab(torch.rand(3, 2))
