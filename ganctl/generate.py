@@ -44,8 +44,6 @@ def load_generator(model: str | os.PathLike, device: torch.device | str = "cpu")
     spec = (config.get("networks") or {}).get("G")
     if not spec or "latent_dim" not in config:
         raise CheckpointError(path, "has no generator spec or latent size in its config")
-    import ganctl.models.gan_nets  # noqa: F401  (registers the GAN networks)
-
     net = create_model(**spec)
     ckpt.load_into({"G": net})
     return net.eval().requires_grad_(False).to(resolve_device(device) if isinstance(device, str) else device), config

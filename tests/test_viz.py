@@ -20,7 +20,8 @@ from ganctl.checkpoint import save_checkpoint
 from ganctl.data.imageio import write_image
 from ganctl.errors import GanctlError, InputError, OptionError
 from ganctl.fsutil import atomic_write_json
-from ganctl.models import create_model, list_models, model_spec, register_model
+from ganctl.models import create_model, model_spec, register_model
+from ganctl.models.registry import unregister_model
 from ganctl.runs import MetricsLog, write_config
 from ganctl.viz import build_grid, plot_latent, write_report
 from ganctl.viz.curves import group_losses, plot_losses
@@ -75,10 +76,17 @@ class TinyConvGenerator(nn.Module):
 
 
 CONV = "viz_test_conv_generator"
-if GEN not in list_models():
-    register_model(GEN, kind="generator")(TinyGenerator)
-    register_model(MLP, kind="generator")(TinyMLPGenerator)
-    register_model(CONV, kind="generator")(TinyConvGenerator)
+TEST_NETWORKS = {GEN: TinyGenerator, MLP: TinyMLPGenerator, CONV: TinyConvGenerator}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tiny_networks():
+    """The tiny generators above, in the network registry for this module's tests only."""
+    for name, factory in TEST_NETWORKS.items():
+        register_model(name, kind="generator")(factory)
+    yield
+    for name in TEST_NETWORKS:
+        unregister_model(name)
 
 
 # ---------------------------------------------------------------- fake datasets and runs

@@ -1,5 +1,9 @@
 """The network registry: every network is a small factory function registered under a name.
 
+This module imports no network: ``ganctl/models/__init__.py`` imports it first and then every network
+module (timm's pattern), so ``from ganctl.models import create_model`` sees them all and nothing here
+imports back into the networks.
+
 A network is described by a *spec*, ``{"name": <registered name>, "kwargs": {...}}``: the constructor
 arguments are the saved config (checkpoint metadata), so weights + spec rebuild it anywhere::
 
@@ -12,12 +16,14 @@ arguments are the saved config (checkpoint metadata), so weights + spec rebuild 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ganctl.errors import OptionError
+
+if TYPE_CHECKING:
+    import torch
 
 _REGISTRY: dict[str, tuple[str, Callable[..., torch.nn.Module]]] = {}
 
@@ -34,20 +40,18 @@ def register_model(name: str, kind: str) -> Callable[[Callable[..., torch.nn.Mod
     return decorator
 
 
-def _ensure_builtin_models_loaded() -> None:
-    # Importing the model modules runs their @register_model decorators.
-    import ganctl.models.networks  # noqa: F401
+def unregister_model(name: str) -> None:
+    """Remove ``name`` from the registry (for tests that register networks of their own); absent names are ignored."""
+    _REGISTRY.pop(name, None)
 
 
 def list_models(kind: str | None = None) -> list[str]:
     """Registered network names (optionally only one kind), sorted."""
-    _ensure_builtin_models_loaded()
     return sorted(n for n, (k, _) in _REGISTRY.items() if kind is None or k == kind)
 
 
 def create_model(name: str, kwargs: dict[str, Any] | None = None, **more: Any) -> torch.nn.Module:
     """Build the network registered as ``name`` with constructor ``kwargs``; unknown names are an OptionError."""
-    _ensure_builtin_models_loaded()
     if name not in _REGISTRY:
         raise OptionError("network", f"unknown network {name!r}; known: {', '.join(list_models())}")
     _, factory = _REGISTRY[name]
@@ -56,9 +60,6 @@ def create_model(name: str, kwargs: dict[str, Any] | None = None, **more: Any) -
 
 def accepts(name: str, argument: str) -> bool:
     """True when the network registered as ``name`` takes a constructor argument called ``argument``."""
-    import inspect
-
-    _ensure_builtin_models_loaded()
     if name not in _REGISTRY:
         return False
     return argument in inspect.signature(_REGISTRY[name][1]).parameters
