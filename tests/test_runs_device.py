@@ -36,14 +36,40 @@ def test_config_and_metrics(tmp_path):
     assert [r["step"] for r in log.read()] == [1, 2, 3]
 
 
-def test_resolve_device():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
-    with pytest.raises(OptionError, match="--device"):
+def _fake_accelerators(monkeypatch, cuda_devices: int, mps: bool) -> None:
+    """Pretend this machine has ``cuda_devices`` CUDA devices and (or not) Apple's MPS."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize(("cuda_devices", "mps", "expected"), [
+    (2, True, "cuda"),  # CUDA first, even where MPS exists too
+    (0, True, "mps"),
+    (0, False, "cpu"),
+])
+def test_auto_device_picks_cuda_then_mps_then_cpu(monkeypatch, cuda_devices, mps, expected):
+    _fake_accelerators(monkeypatch, cuda_devices, mps)
+    assert resolve_device("auto") == torch.device(expected)
+    assert resolve_device("") == torch.device(expected)  # no value means auto
+
+
+def test_named_devices_are_checked_against_the_machine(monkeypatch):
+    _fake_accelerators(monkeypatch, cuda_devices=2, mps=False)
+    assert resolve_device(" CUDA:1 ") == torch.device("cuda:1")
+    assert resolve_device("cuda") == torch.device("cuda")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(OptionError, match="cuda:2 requested but only 2 CUDA device"):
+        resolve_device("cuda:2")
+    with pytest.raises(OptionError, match="mps requested but Metal"):
+        resolve_device("mps")
+    with pytest.raises(OptionError, match="unknown device 'tpu'"):
         resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(OptionError, match="CUDA is not available"):
-            resolve_device("cuda:0")
+
+    _fake_accelerators(monkeypatch, cuda_devices=0, mps=True)
+    assert resolve_device("mps") == torch.device("mps")
+    with pytest.raises(OptionError, match="CUDA is not available"):
+        resolve_device("cuda:0")
 
 
 def test_rng_state_roundtrip():
