@@ -91,3 +91,32 @@ class MetricsLog:
         from ganctl.fsutil import atomic_write_text
 
         atomic_write_text(self.path, "".join(json.dumps(r, default=float) + "\n" for r in kept))
+
+
+def run_dataset(run_dir: str | os.PathLike | None, data: str | os.PathLike | None = None) -> Path:
+    """The dataset folder a run was trained on (where ``eval run`` and ``viz`` read test images).
+
+    ``data`` (``--data``) wins: an existing folder as it is, else a named dataset through
+    :func:`ganctl.data.registry.resolve_dataset` (prepared on first use). Without it the run's
+    ``config.json`` says: ``dataset`` (the folder the trainer read: absolute, or relative to the working
+    directory or to the run folder), else ``options.data`` (such a folder, or a named dataset such as
+    ``mnist-color``). Anything else (no run folder, nothing recorded, a folder that has gone) is one
+    InputError asking for ``--data``.
+    """
+    from ganctl.data.registry import DATASETS, resolve_dataset
+
+    if data is not None and str(data):
+        folder = Path(data).expanduser()
+        return folder if folder.is_dir() else resolve_dataset(data)
+    has_config = run_dir is not None and (Path(run_dir) / "config.json").is_file()
+    config = read_config(run_dir) if has_config else {}
+    recorded = [str(v) for v in (config.get("dataset"), (config.get("options") or {}).get("data")) if v]
+    for value in recorded:
+        for folder in (Path(value).expanduser(), Path(run_dir) / value):
+            if folder.is_dir():
+                return folder
+    named = [v for v in recorded if v in DATASETS]
+    if named:
+        return resolve_dataset(named[0])
+    said = f"its dataset {recorded[0]} is not there" if recorded else "it does not say which dataset it used"
+    raise InputError(run_dir if run_dir is not None else "--model", f"{said}; pass the dataset folder with --data DIR")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from ganctl.device import get_rng_state, resolve_device, seed_everything, set_rng_state
-from ganctl.errors import OptionError
-from ganctl.runs import MetricsLog, create_run_dir, read_config, write_config
+from ganctl.errors import InputError, OptionError
+from ganctl.paths import datasets_dir
+from ganctl.runs import MetricsLog, create_run_dir, read_config, run_dataset, write_config
 
 
 def test_run_dirs_auto_numbered(tmp_path):
@@ -34,6 +36,53 @@ def test_config_and_metrics(tmp_path):
     assert len(lines) == 5 and all({"step", "epoch"} <= set(json.loads(x)) for x in lines)
     log.truncate_after(3)
     assert [r["step"] for r in log.read()] == [1, 2, 3]
+
+
+def _dataset(folder):
+    for split in ("trainA", "trainB"):
+        (folder / split).mkdir(parents=True)
+    return folder
+
+
+def test_run_dataset_from_data_option_first(tmp_path):
+    run = tmp_path / "run"
+    write_config(run, {"kind": "cyclegan", "dataset": str(_dataset(tmp_path / "recorded"))})
+    given = _dataset(tmp_path / "given")
+    assert run_dataset(run, given) == given  # --data wins over the run's record
+    cached = _dataset(datasets_dir() / "mnist-color")  # a named dataset already in $GANCTL_HOME
+    assert run_dataset(run, "mnist-color") == cached
+    assert run_dataset(None, str(given)) == given  # a checkpoint outside a run folder, with --data
+    with pytest.raises(InputError, match="no such dataset folder"):
+        run_dataset(run, tmp_path / "missing" / "set")
+
+
+def test_run_dataset_from_the_run_config(tmp_path, monkeypatch):
+    run = tmp_path / "runs" / "cyclegan" / "exp"
+    absolute = _dataset(tmp_path / "abs")
+    write_config(run, {"kind": "cyclegan", "options": {"data": "abs"}, "dataset": str(absolute)})
+    assert run_dataset(run) == absolute
+    _dataset(run / "beside")
+    write_config(run, {"kind": "cyclegan", "dataset": "beside"})  # relative to the run folder
+    assert run_dataset(run) == run / "beside"
+    monkeypatch.chdir(tmp_path)
+    write_config(run, {"kind": "cyclegan", "dataset": "abs"})  # relative to the working directory
+    assert run_dataset(run) == Path("abs")
+    # The recorded folder has gone: options.data names a dataset (gan runs record only that).
+    cached = _dataset(datasets_dir() / "mnist-color")
+    write_config(run, {"kind": "cyclegan", "options": {"data": "mnist-color"}, "dataset": str(tmp_path / "gone")})
+    assert run_dataset(run) == cached
+
+
+def test_run_dataset_not_found_asks_for_data(tmp_path):
+    run = tmp_path / "run"
+    write_config(run, {"kind": "cyclegan", "options": {"data": "gone"}, "dataset": str(tmp_path / "gone")})
+    with pytest.raises(InputError, match=r"its dataset .*gone is not there; pass the dataset folder with --data"):
+        run_dataset(run)
+    write_config(run, {"kind": "cyclegan"})
+    with pytest.raises(InputError, match="does not say which dataset it used; pass .* --data"):
+        run_dataset(run)
+    with pytest.raises(InputError, match="--data"):
+        run_dataset(None)
 
 
 def _fake_accelerators(monkeypatch, cuda_devices: int, mps: bool) -> None:

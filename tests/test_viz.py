@@ -125,8 +125,9 @@ def make_cyclegan_run(run: Path, data: Path, epochs=(0, 1, 2), size: int = SIZE,
     """A run folder as the cyclegan trainer writes it, with untrained but different weights per epoch."""
     specs = {"G_A": model_spec(GEN, in_channels=1, out_channels=3), "G_B": model_spec(GEN, in_channels=3,
                                                                                        out_channels=1)}
-    write_config(run, {"kind": "cyclegan", "data": str(data), "epochs": len(epochs), "lr": 2e-4, "batch_size": 4,
-                       "lambda_cycle": 10.0, "seed": 0})
+    write_config(run, {"kind": "cyclegan", "options": {"data": str(data), "epochs": len(epochs), "lr": 2e-4,
+                                                       "batch_size": 4, "lambda_cycle": 10.0, "seed": 0},
+                       "dataset": str(data)})
     log = MetricsLog(run / "metrics.jsonl")
     step = 0
     for epoch in epochs:

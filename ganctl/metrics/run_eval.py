@@ -36,7 +36,7 @@ from ganctl.metrics import colour as colour_metrics
 from ganctl.metrics.fid import FeatureDistance, WeightsMissing, make_extractor
 from ganctl.metrics.images import ReadStats, iter_decoded, report_skipped
 from ganctl.metrics.ssim import psnr_values, ssim_values, summarize
-from ganctl.runs import MetricsLog, read_config
+from ganctl.runs import MetricsLog, read_config, run_dataset
 
 DIRECTIONS = {"a2b": ("A", "B"), "b2a": ("B", "A")}
 SPLITS = ("test", "train")
@@ -48,25 +48,6 @@ class DomainImages:
 
     names: list[str]
     images: list[torch.Tensor]
-
-
-def _find_dataset(run_dir: Path, config: dict[str, Any], data: str | os.PathLike | None) -> Path:
-    """The run's dataset folder: ``data`` if given, else what the run's config.json recorded."""
-    candidates = [data] if data is not None else [config.get("dataset"), (config.get("options") or {}).get("data"),
-                                                  config.get("data")]
-    for value in candidates:
-        if not value:
-            continue
-        path = Path(value)
-        for p in (path, run_dir / path):
-            if p.is_dir():
-                return p
-        if data is None and not path.is_absolute() and os.sep not in str(value):
-            from ganctl.data.registry import resolve_dataset
-
-            return Path(resolve_dataset(str(value)))
-    where = data if data is not None else candidates[0]
-    raise InputError(where or run_dir, "dataset folder of the run not found; pass it with --data DIR")
 
 
 def _read_split(folder: Path, mode: str, root: Path, limit: int | None = None) -> DomainImages:
@@ -212,7 +193,7 @@ def evaluate_run(run: str | os.PathLike, *, split: str = "test", data: str | os.
     if ck_config.get("kind") != "cyclegan":
         raise GanctlError(f"{ckpt_path}: eval run evaluates cyclegan runs, this is a {ck_config.get('kind')!r} model")
     config = read_config(run_dir)
-    root = _find_dataset(run_dir, config, data)
+    root = run_dataset(run_dir, data)
     from ganctl.data.dataset_meta import read_dataset_meta
 
     meta = read_dataset_meta(root) or {}

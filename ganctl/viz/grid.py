@@ -21,6 +21,7 @@ import torch
 from ganctl import console
 from ganctl.data.imageio import open_image, to_mode
 from ganctl.errors import InputError, OptionError
+from ganctl.runs import run_dataset
 from ganctl.viz.figures import check_figure_path, new_figure, save_figure
 from ganctl.viz.loading import (
     checkpoint_config,
@@ -31,7 +32,6 @@ from ganctl.viz.loading import (
     parse_epochs,
     pick_images,
     read_labels,
-    resolve_data_folder,
     size_multiple,
 )
 
@@ -110,7 +110,7 @@ def _cyclegan_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n
                      data: str | None, device: torch.device) -> list[dict[str, Any]]:
     config = checkpoint_config(ckpts[epochs[0]])
     ch_a, ch_b = domain_channels(config)
-    data_dir = resolve_data_folder(data, run_dir, config)
+    data_dir = run_dataset(run_dir, data)
     labels = read_labels(data_dir)
     files_a = pick_images(data_dir, f"{split}A", n)
     files_b = pick_images(data_dir, f"{split}B", n)
@@ -172,7 +172,7 @@ def _colorize_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n
     from ganctl.colorize_adapter import colour_output, lightness_input
 
     config = checkpoint_config(ckpts[epochs[0]])
-    data_dir = resolve_data_folder(data, run_dir, config)
+    data_dir = run_dataset(run_dir, data)
     folder = f"{split}B" if (data_dir / f"{split}B").is_dir() else "."
     files = pick_images(data_dir, folder, n)
     columns: list[torch.Tensor] = []

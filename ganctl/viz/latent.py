@@ -18,6 +18,7 @@ from ganctl import console
 from ganctl.checkpoint import resolve_checkpoint_path
 from ganctl.data.imageio import read_image
 from ganctl.errors import GanctlError, OptionError
+from ganctl.runs import run_dataset
 from ganctl.viz.figures import check_figure_path, new_figure, save_figure
 from ganctl.viz.loading import (
     domain_channels,
@@ -25,7 +26,6 @@ from ganctl.viz.loading import (
     load_networks,
     pick_images,
     read_labels,
-    resolve_data_folder,
     run_folder_of,
     size_multiple,
     to_channels,
@@ -140,7 +140,7 @@ def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, 
     if config.get("kind", "cyclegan") != "cyclegan" or not {"G_A", "G_B"} <= set(nets):
         raise OptionError("--model", f"{ckpt}: viz latent needs a cyclegan model (generators G_A and G_B); "
                                      f"this one is a {config.get('kind', 'unknown')} model")
-    data_dir = resolve_data_folder(data, run_dir, config)
+    data_dir = run_dataset(run_dir, data)
     labels_by_name = read_labels(data_dir)
     ch = dict(zip("AB", domain_channels(config)))
     mult = max(size_multiple(net) for net in nets.values())

@@ -15,7 +15,6 @@ from ganctl.checkpoint import load_checkpoint, read_checkpoint_metadata
 from ganctl.data.imageio import list_images, read_image
 from ganctl.errors import CheckpointError, InputError, OptionError
 from ganctl.models import create_model
-from ganctl.runs import read_config
 
 _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.safetensors$")
 
@@ -112,31 +111,6 @@ def run_folder_of(model: str | os.PathLike) -> Path | None:
     if p.parent.name == "checkpoints" and (p.parent.parent / "config.json").exists():
         return p.parent.parent
     return None
-
-
-def resolve_data_folder(data: str | os.PathLike | None, run_dir: Path | None, config: dict[str, Any]) -> Path:
-    """The dataset folder: ``--data`` when given, else the one the run was trained on.
-
-    A name (not a folder) is resolved through the dataset registry when it is available.
-    """
-    candidates: list[Any] = [data] if data else []
-    if not data:
-        run_config: dict[str, Any] = {}
-        if run_dir is not None and (run_dir / "config.json").exists():
-            run_config = read_config(run_dir)
-        candidates = [run_config.get("data"), run_config.get("dataset"), config.get("dataset"), config.get("data")]
-        candidates = [c for c in candidates if c]
-        if not candidates:
-            raise OptionError("--data", "the run does not say which dataset it used; give --data DIR")
-    value = str(candidates[0])
-    for c in candidates:
-        if Path(str(c)).is_dir():
-            return Path(str(c))
-    try:
-        from ganctl.data.registry import resolve_dataset
-    except ImportError:
-        raise InputError(value, "no such dataset folder") from None
-    return Path(resolve_dataset(value))
 
 
 def read_labels(data_dir: Path) -> dict[str, int]:
