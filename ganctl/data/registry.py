@@ -13,7 +13,7 @@ Contract (other modules rely on it):
   - a path-like string that does not exist raises ``InputError``; an unknown name raises
     ``OptionError("--data", ...)`` listing the known names.
 
-- ``list_datasets() -> list[DatasetInfo]`` and ``DATASETS`` (by name): ``mnist-color``, ``mnist-rotate``,
+- ``list_datasets() -> list[NamedDataset]`` and ``DATASETS`` (by name): ``mnist-color``, ``mnist-rotate``,
   ``mnist`` (gray digits, single domain: trainA/testA), ``cifar10`` and ``flowers`` (A = gray, B = colour,
   paired), and the public CycleGAN sets (:data:`ganctl.data.cyclegan_download.CYCLEGAN_DATASETS`).
 - ``prepare_named(name, out=None, overwrite=False)`` makes one (``ganctl prepare download NAME``).
@@ -33,7 +33,7 @@ from ganctl.errors import InputError, OptionError
 
 
 @dataclass(frozen=True)
-class DatasetInfo:
+class NamedDataset:
     """A named dataset: how it is made and what the ``datasets`` table says about it."""
 
     name: str
@@ -81,34 +81,34 @@ def _cyclegan(name: str) -> Callable[[Path, bool], PreparedDataset]:
     return prepare
 
 
-def _build() -> dict[str, DatasetInfo]:
+def _build() -> dict[str, NamedDataset]:
     from ganctl.data.cifar10 import CIFAR10_URL
     from ganctl.data.flowers import FLOWERS_URL
 
     mnist_src = "MNIST IDX files (ossci-datasets / yann.lecun.com mirrors)"
     entries = [
-        DatasetInfo("mnist-color", "mnist-color", "gray digits (A) <-> digits coloured by class (B)", mnist_src,
+        NamedDataset("mnist-color", "mnist-color", "gray digits (A) <-> digits coloured by class (B)", mnist_src,
                     "70,000 digits", _mnist_color),
-        DatasetInfo("mnist-rotate", "mnist-rotate", "upright digits (A) <-> digits rotated 90 degrees (B)",
+        NamedDataset("mnist-rotate", "mnist-rotate", "upright digits (A) <-> digits rotated 90 degrees (B)",
                     mnist_src, "70,000 digits", _mnist_rotate),
-        DatasetInfo("mnist", "mnist", "MNIST digits, one domain (trainA/testA), for the digit GAN", mnist_src,
+        NamedDataset("mnist", "mnist", "MNIST digits, one domain (trainA/testA), for the digit GAN", mnist_src,
                     "70,000 digits", _mnist_digits),
-        DatasetInfo("cifar10", "cifar10", "CIFAR-10 photos: gray (A) -> colour (B), paired, for colorization",
+        NamedDataset("cifar10", "cifar10", "CIFAR-10 photos: gray (A) -> colour (B), paired, for colorization",
                     CIFAR10_URL, "60,000 images", _cifar10),
-        DatasetInfo("flowers", "flowers", "flower photos: gray (A) -> colour (B), paired, for colorization",
+        NamedDataset("flowers", "flowers", "flower photos: gray (A) -> colour (B), paired, for colorization",
                     FLOWERS_URL, "3,670 photos", _flowers),
     ]
     for name, (description, size) in CYCLEGAN_DATASETS.items():
         source = "https://www.cityscapes-dataset.com (register; download by hand)" if name in NOT_REDISTRIBUTABLE \
             else cyclegan_url(name)
-        entries.append(DatasetInfo(name, "cyclegan", description, source, size, _cyclegan(name)))
+        entries.append(NamedDataset(name, "cyclegan", description, source, size, _cyclegan(name)))
     return {e.name: e for e in entries}
 
 
-DATASETS: dict[str, DatasetInfo] = _build()
+DATASETS: dict[str, NamedDataset] = _build()
 
 
-def list_datasets() -> list[DatasetInfo]:
+def list_datasets() -> list[NamedDataset]:
     """Every named dataset, in table order."""
     return list(DATASETS.values())
 
