@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 
@@ -37,8 +36,3 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
 def uses_bias(kind: str) -> bool:
     """Convolutions before a batch norm need no bias (the norm's shift replaces it); others keep one."""
     return kind != "batch"
-
-
-def count_parameters(net: torch.nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in net.parameters() if p.requires_grad)
