@@ -6,11 +6,8 @@ import json
 
 import pytest
 import torch
-import typer
-from typer.testing import CliRunner
 
 from ganctl.checkpoint import save_checkpoint
-from ganctl.cli.classifier import classifier as classifier_command
 from ganctl.data.mnist import MnistData, encode_idx, load_mnist
 from ganctl.data.mnist_color import colorize_digits
 from ganctl.data.palettes import get_palette
@@ -111,20 +108,18 @@ def test_first_use_trains_and_caches(monkeypatch, small_mnist, capsys):
     assert again.path == digits.classifier_path() and sources == [None]
 
 
-def test_train_classifier_command(small_mnist, tmp_path):
+def test_train_classifier_command(cli, small_mnist, tmp_path):
     source = tmp_path / "mnist"
     source.mkdir()
     arrays = {"train-images-idx3-ubyte": small_mnist.train_images, "train-labels-idx1-ubyte": small_mnist.train_labels,
               "t10k-images-idx3-ubyte": small_mnist.test_images, "t10k-labels-idx1-ubyte": small_mnist.test_labels}
     for name, array in arrays.items():
         (source / name).write_bytes(encode_idx(array.numpy().astype("uint8")))
-    app = typer.Typer()
-    app.command()(classifier_command)
     out = tmp_path / "clf.safetensors"
-    args = ["--source", str(source), "--max-steps", "2", "--out", str(out), "--device", "cpu"]
-    result = CliRunner().invoke(app, [*args, "--json"])
+    args = ["train", "classifier", "--source", source, "--max-steps", "2", "--out", out, "--device", "cpu"]
+    result = cli(*args, "--json")
     assert result.exit_code == 0, result.output
     assert out.is_file()
     assert json.loads(result.stdout.strip().splitlines()[-1])["path"] == str(out)
-    second = CliRunner().invoke(app, args)
+    second = cli(*args)
     assert second.exit_code == 0 and "exists already" in second.output

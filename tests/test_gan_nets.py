@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-import ganctl.models.gan_nets  # noqa: F401  (registers the networks)
 from ganctl.models import create_model, list_models
 
 ARCHS = ("mlp", "dcgan")

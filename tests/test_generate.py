@@ -7,12 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-import typer
 from PIL import Image
-from typer.testing import CliRunner
 
 from ganctl.checkpoint import save_checkpoint
-from ganctl.cli.generate import generate
 from ganctl.errors import CheckpointError, OptionError, OutputError
 from ganctl.generate import generate_samples, load_generator
 from ganctl.models import create_model, model_spec
@@ -73,11 +70,8 @@ def test_refuses_overwriting_and_non_gan_models(gan_run, tmp_path):
         generate_samples(other, tmp_path / "y.png")
 
 
-def test_cli(gan_run, tmp_path):
-    app = typer.Typer()
-    app.command()(generate)
-    result = CliRunner().invoke(app, [str(gan_run), "--n", "5", "--out", str(tmp_path / "d"), "--device", "cpu",
-                                      "--json"])
+def test_cli(cli, gan_run, tmp_path):
+    result = cli("generate", gan_run, "--n", "5", "--out", tmp_path / "d", "--device", "cpu", "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload["count"] == 5 and not payload["grid"] and len(payload["paths"]) == 5
