@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+import typer
 
 from ganctl import __version__, console
 from ganctl.cli import _split_global_flags
+from ganctl.errors import OptionError
 
 
 def run_ganctl(*args: str) -> subprocess.CompletedProcess:
@@ -90,3 +92,45 @@ def test_python_m_ganctl(module_args):
     proc = run_ganctl(*module_args)
     assert proc.returncode == 0
     assert "Usage" in proc.stdout
+
+
+@pytest.mark.parametrize("group", ["eval", "prepare", "viz", "train"])
+def test_group_without_args_shows_its_help_exit_0(cli, group):
+    result = cli(group)
+    assert result.exit_code == 0
+    assert f"Usage: ganctl {group}" in result.output
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (["eval", "nope"], "'ganctl eval --help'"),
+    (["eval", "fid"], "'ganctl eval fid --help'"),
+    (["--no-such-flag"], "'ganctl --help'"),
+])
+def test_usage_error_is_one_line_exit_2_naming_the_help_to_read(cli, args, hint):
+    result = cli(*args)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and hint in lines[0]
+
+
+def _datasets_raising(monkeypatch, exc: BaseException) -> None:
+    import ganctl.data.dataset_status
+
+    def raise_it():
+        raise exc
+
+    monkeypatch.setattr(ganctl.data.dataset_status, "dataset_rows", raise_it)
+
+
+@pytest.mark.parametrize(("exc", "code", "text"), [
+    (typer.Abort(), 130, "aborted"),
+    (OptionError("--json", "cannot be used here"), 2, "--json: cannot be used here"),
+    (ValueError("kaboom"), 1, "unexpected ValueError: kaboom (run with --debug for details)"),
+])
+def test_errors_from_a_command_are_one_line_with_their_exit_code(monkeypatch, cli, exc, code, text):
+    _datasets_raising(monkeypatch, exc)
+    result = cli("datasets")
+    assert result.exit_code == code
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [f"error: {text}"]

@@ -17,11 +17,6 @@ from typer.core import TyperGroup
 from ganctl import __version__, console
 from ganctl.errors import GanctlError
 
-try:  # typer >= 0.25 vendors click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer depends on click
-    from click import exceptions as click_exceptions
-
 GLOBAL_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--debug": "debug"}
 
 
@@ -58,15 +53,16 @@ class GanctlGroup(TyperGroup):
             rv = super().main(args=argv, prog_name=prog_name, complete_var=complete_var,
                               standalone_mode=False, **extra)
             return rv if isinstance(rv, int) else 0
-        except click_exceptions.NoArgsIsHelpError as exc:
-            exc.show()
-            return 0
-        except click_exceptions.ClickException as exc:
-            console.error(_usage_message(exc))
-            return exc.exit_code
         except typer.Abort:
             console.error("aborted")
             return 130
+        except typer.TyperException as exc:  # typer's click errors: usage errors (exit 2) and the rest
+            if _is_no_args_help(exc):
+                if exc.format_message():  # plain-text help; rich help is printed while the error is made
+                    typer.echo(exc.format_message())
+                return 0
+            console.error(_usage_message(exc))
+            return exc.exit_code
         except GanctlError as exc:
             if console.is_debug():
                 console.stderr.print_exception()
@@ -83,7 +79,16 @@ class GanctlGroup(TyperGroup):
             return 1
 
 
-def _usage_message(exc: Any) -> str:
+def _is_no_args_help(exc: typer.TyperException) -> bool:
+    """True for the error a group or command raises when run without arguments (``no_args_is_help``).
+
+    The class is public by name only, so it is recognised by name, as typer does itself
+    (``typer.rich_utils.rich_format_error``). Its message is the help text.
+    """
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
+
+def _usage_message(exc: typer.TyperException) -> str:
     """One line for a click usage error, naming the command so the user knows which --help to read."""
     message = exc.format_message()
     ctx = getattr(exc, "ctx", None)
