@@ -19,18 +19,19 @@ import pickle
 import tarfile
 import time
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.download import download_file
-from ganctl.data.export import SplitImages, write_splits
-from ganctl.data.grayscale import luma
 from ganctl.data.prepared import PreparedDataset, report_prepared
 from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import InputError
 from ganctl.paths import raw_dir
+
+# numpy and the PNG export (torch) are imported by the functions that use them: the dataset table
+# (`ganctl datasets`) imports this module for CIFAR10_URL and must start at once.
+if TYPE_CHECKING:
+    import numpy as np
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -76,6 +77,8 @@ def _get(batch: dict, key: str) -> Any:
 
 def parse_cifar_batch(raw: bytes, member_name: str, archive: Path) -> tuple[np.ndarray, np.ndarray]:
     """One pickled batch: uint8 images N x 32 x 32 x 3 and int64 labels."""
+    import numpy as np
+
     try:
         batch = restricted_loads(raw)
         data = np.asarray(_get(batch, "data"), dtype=np.uint8)
@@ -89,6 +92,8 @@ def parse_cifar_batch(raw: bytes, member_name: str, archive: Path) -> tuple[np.n
 
 def read_cifar10(archive: str | os.PathLike) -> dict[str, Any]:
     """Train and test images, labels and class names from ``cifar-10-python.tar.gz`` (one pass over it)."""
+    import numpy as np
+
     archive = Path(archive)
     wanted = set(TRAIN_BATCHES) | {TEST_BATCH, "batches.meta"}
     raw: dict[str, bytes] = {}
@@ -124,6 +129,9 @@ def read_cifar10(archive: str | os.PathLike) -> dict[str, Any]:
 def prepare_cifar10(out: str | os.PathLike, overwrite: bool = False,
                     archive: str | os.PathLike | None = None) -> PreparedDataset:
     """Export CIFAR-10 into ``out`` (see the module docstring); ``archive`` skips the download."""
+    from ganctl.data.export import SplitImages, write_splits
+    from ganctl.data.grayscale import luma
+
     start = time.perf_counter()
     out = Path(out)
     check_destination(out, overwrite)

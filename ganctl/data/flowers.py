@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ganctl.data.dataset_meta import read_dataset_meta, write_dataset_meta
 from ganctl.data.download import download_file, safe_extract
-from ganctl.data.grayscale import prepare_grayscale
 from ganctl.data.prepared import PreparedDataset
 from ganctl.paths import raw_dir
 
@@ -23,6 +22,9 @@ FLOWERS_URL = "https://storage.googleapis.com/download.tensorflow.org/example_im
 
 def prepare_flowers(out: str | os.PathLike, overwrite: bool = False) -> PreparedDataset:
     """Download the flower photos (once) and prepare them as a paired gray -> colour dataset in ``out``."""
+    # Imported here (numpy, PIL, torch): the dataset table (`ganctl datasets`) imports this module for FLOWERS_URL.
+    from ganctl.data.grayscale import prepare_grayscale
+
     url = os.environ.get("GANCTL_FLOWERS_URL") or FLOWERS_URL
     # No published checksum exists for this archive; the size comes from the server and is checked.
     archive = download_file(url, raw_dir("flowers") / "flower_photos.tgz", description="download flower_photos.tgz")
