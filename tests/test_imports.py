@@ -14,8 +14,10 @@ How an import counts:
   imports the networks, each network imports ``models.registry``, the registry imports nothing) is not a circle.
 - Imports anywhere count: module level, inside functions and classes, inside ``try``. Only imports under
   ``if TYPE_CHECKING:`` are left out, because they never run.
-- A string constant that is exactly the name of a ganctl module (``"ganctl.colorize_adapter"``) counts as an
-  import of it: that is how ``importlib.import_module`` registries load modules by name.
+- Modules loaded by name through ``importlib.import_module`` count too: a string constant that is exactly the
+  name of a ganctl module (``"ganctl.colorize_adapter"``) is an import of it, and an f-string that starts with
+  a package (``f"ganctl.training.{name}"``) is an import of each ``ganctl.training.<s>`` where ``<s>`` is a
+  string constant of the same module (PEP 562 lazy attributes: ``{"train": "runner"}``).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def imported_modules(module: str, path: Path, known: set[str]) -> dict[str, int]
         if name in known and name != module:
             found.setdefault(name, line)
 
+    constants = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -89,6 +92,11 @@ def imported_modules(module: str, path: Path, known: set[str]) -> dict[str, int]
                 add(submodule if submodule in known else base, node.lineno)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("ganctl."):
             add(node.value, node.lineno)
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            prefix = str(node.values[0].value)
+            if prefix.startswith("ganctl.") and prefix.endswith("."):
+                for name in sorted(constants):
+                    add(prefix + name, node.lineno)
     return found
 
 
@@ -211,6 +219,20 @@ def test_graph_counts_function_relative_submodule_and_string_imports(tmp_path):
     assert graph["ganctl.sub.leaf"] == {"ganctl.c": 1}
     assert graph["ganctl.c"] == {"ganctl.a": 1}
     assert import_cycles(graph) == [["ganctl.a", "ganctl.b", "ganctl.c", "ganctl.sub", "ganctl.sub.leaf"]]
+
+
+def test_graph_counts_lazy_attributes_loaded_by_name(tmp_path):
+    package = _write(tmp_path, {
+        "ganctl/__init__.py": "",
+        "ganctl/training/__init__.py": "import importlib\n_LAZY = {'train': 'runner'}\n\n"
+                                       "def __getattr__(name):\n"
+                                       "    return importlib.import_module(f'ganctl.training.{_LAZY[name]}')\n",
+        "ganctl/training/runner.py": "from ganctl.training import recipe\n",
+        "ganctl/training/recipe.py": "",
+    })
+    graph, _ = import_graph(package)
+    assert graph["ganctl.training"] == {"ganctl.training.runner": 5}
+    assert import_cycles(graph) == []
 
 
 def test_package_importing_its_members_is_not_a_cycle(tmp_path):
