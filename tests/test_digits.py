@@ -35,6 +35,30 @@ def small_mnist(mnist):
                      mnist.test_labels[:200])
 
 
+def test_registered_network_is_the_classifier_and_installs_loadably(tmp_path):
+    from ganctl.models import create_model, list_models
+
+    assert "digit_classifier" in list_models("classifier")
+    net = create_model("digit_classifier", width=8, feature_dim=32)
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    path = digits.save_trained_classifier(net, tmp_path / "clf.safetensors", 0.5, {"seed": 3, "epochs": 1},
+                                          steps=7, seconds=1.0, train_images=64, test_images=32)
+    loaded = digits.load_classifier(path)
+    assert loaded.test_accuracy == 0.5 and loaded.info["steps"] == 7 and loaded.info["seed"] == 3
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(loaded.model.eval()(x), net.eval()(x))
+
+
+def test_random_shift_moves_digits_by_at_most_two_pixels():
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, 0, 13, 13] = 1.0
+    shifted = digits.random_shift(x, torch.Generator().manual_seed(0))
+    where = shifted[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 28, where % 28
+    assert shifted.shape == x.shape and (shifted.flatten(1).sum(1) == 1).all()
+    assert set(rows.tolist()) == set(range(11, 16)) and set(cols.tolist()) == set(range(11, 16))
+
+
 def test_short_training_on_real_digits_learns(small_trained):
     # 30 steps reach ~85%; the full default training (3 epochs of 60k) reaches >= 99% (docs/benchmarks.md).
     assert small_trained.test_accuracy > 0.7

@@ -28,6 +28,7 @@ from ganctl import console
 from ganctl.checkpoint import load_checkpoint, save_checkpoint
 from ganctl.device import seed_everything
 from ganctl.errors import CheckpointError
+from ganctl.models.classifier import DigitClassifier
 from ganctl.paths import weights_dir
 
 CLASSIFIER_FILE = "digit_classifier.safetensors"
@@ -35,38 +36,6 @@ DIGIT_SIZE = 28
 DEFAULT_EPOCHS = 3
 DEFAULT_SEED = 0
 DEFAULT_MAX_STEPS: int | None = None  # no cap; tests lower it to train the automatic classifier quickly
-
-
-class DigitClassifier(nn.Module):
-    """Two conv blocks (16 and 32 filters, batch norm, max-pool) -> ``feature_dim`` embedding -> 10 logits.
-
-    Input: N x 1 x 28 x 28 in [0, 1] (white digit on black, as MNIST).
-    """
-
-    def __init__(self, width: int = 16, feature_dim: int = 128):
-        super().__init__()
-        self.width = width
-        self.feature_dim = feature_dim
-
-        def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-
-        self.body = nn.Sequential(
-            *block(1, width), *block(width, width), nn.MaxPool2d(2),
-            *block(width, 2 * width), *block(2 * width, 2 * width), nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Dropout(0.25),
-            nn.Linear(2 * width * 7 * 7, feature_dim),
-            nn.ReLU(inplace=True),
-        )
-        self.head = nn.Sequential(nn.Dropout(0.25), nn.Linear(feature_dim, 10))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The ``feature_dim`` features of N x 1 x 28 x 28 images in [0, 1]."""
-        return self.body((x - 0.5) / 0.5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x))
 
 
 @dataclass
@@ -126,15 +95,16 @@ def _as_float_images(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return t.float().div_(255.0) if t.dtype == torch.uint8 or t.max() > 1.5 else t.float()
 
 
-def _random_shift(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
-    """Shift every image by up to ``max_shift`` pixels (zero fill): cheap augmentation that buys ~0.2% accuracy."""
+def random_shift(x: torch.Tensor, generator: torch.Generator | None = None, max_shift: int = 2) -> torch.Tensor:
+    """Shift every N x 1 x 28 x 28 image by up to ``max_shift`` pixels (zero fill): cheap augmentation that
+    buys ~0.2% accuracy. The shifts are drawn on the CPU from ``generator`` (default: torch's global one)."""
     n = x.shape[0]
     pad = F.pad(x, (max_shift,) * 4)
     dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
     dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(DIGIT_SIZE)[None, :])  # n x 28
-    cols = (dx[:, None] + torch.arange(DIGIT_SIZE)[None, :])
-    idx_n = torch.arange(n)[:, None, None]
+    rows = (dy[:, None] + torch.arange(DIGIT_SIZE)[None, :]).to(x.device)  # n x 28
+    cols = (dx[:, None] + torch.arange(DIGIT_SIZE)[None, :]).to(x.device)
+    idx_n = torch.arange(n, device=x.device)[:, None, None]
     return pad[idx_n, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
@@ -179,7 +149,7 @@ def train_digit_classifier(
                     break
                 xb = x_train[idx]
                 if augment:
-                    xb = _random_shift(xb, generator)
+                    xb = random_shift(xb, generator)
                 loss = F.cross_entropy(model(xb.to(device)), y_train[idx].to(device))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -213,6 +183,27 @@ def save_classifier(trained: TrainedClassifier, path: str | os.PathLike | None =
     save_checkpoint(path, {"classifier": trained.model}, config=trained.info)
     trained.path = path
     return path
+
+
+def save_trained_classifier(model: DigitClassifier, path: str | os.PathLike, test_accuracy: float,
+                            options: dict[str, Any], *, steps: int, seconds: float, train_images: int,
+                            test_images: int) -> Path:
+    """Install a classifier trained by ``ganctl train classifier`` at ``path``, in :func:`load_classifier`'s format.
+
+    ``options`` are the run's option values; the ones :func:`train_digit_classifier` records are copied too.
+    """
+    info = {
+        "kind": "digit-classifier",
+        "arch": {"width": model.width, "feature_dim": model.feature_dim},
+        **{key: options[key] for key in ("seed", "epochs", "batch_size", "lr", "augment") if key in options},
+        "steps": int(steps),
+        "train_images": int(train_images),
+        "test_images": int(test_images),
+        "test_accuracy": float(test_accuracy),
+        "train_seconds": round(float(seconds), 1),
+        "options": options,
+    }
+    return save_classifier(TrainedClassifier(model=model, test_accuracy=float(test_accuracy), info=info), path)
 
 
 def load_classifier(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> TrainedClassifier:

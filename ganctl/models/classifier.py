@@ -1,0 +1,46 @@
+"""The small CNN digit classifier behind ganctl's digit metrics (``eval run``, ``--features digits``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganctl.models.registry import register_model
+
+
+class DigitClassifier(nn.Module):
+    """Two conv blocks (16 and 32 filters, batch norm, max-pool) -> ``feature_dim`` embedding -> 10 logits.
+
+    Input: N x 1 x 28 x 28 in [0, 1] (white digit on black, as MNIST).
+    """
+
+    def __init__(self, width: int = 16, feature_dim: int = 128):
+        super().__init__()
+        self.width = width
+        self.feature_dim = feature_dim
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+        self.body = nn.Sequential(
+            *block(1, width), *block(width, width), nn.MaxPool2d(2),
+            *block(width, 2 * width), *block(2 * width, 2 * width), nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.25),
+            nn.Linear(2 * width * 7 * 7, feature_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.25), nn.Linear(feature_dim, 10))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``feature_dim`` features of N x 1 x 28 x 28 images in [0, 1]."""
+        return self.body((x - 0.5) / 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+@register_model("digit_classifier", kind="classifier")
+def digit_classifier(width: int = 16, feature_dim: int = 128) -> DigitClassifier:
+    """The MNIST digit classifier (28 x 28 gray digits in [0, 1] -> 10 logits)."""
+    return DigitClassifier(width=width, feature_dim=feature_dim)
