@@ -22,10 +22,10 @@ def one_line_error(result) -> str:
     return lines[-1]
 
 
-def make_video(path, frames=10, rate=5, size=(64, 48)):
-    """A small MPEG-4 Part 2 video with a different colour per frame."""
+def make_video(path, frames=10, rate=5, size=(64, 48), codec="mpeg4"):
+    """A small video (MPEG-4 Part 2 unless ``codec`` says otherwise) with a different colour per frame."""
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=rate)
+        stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for i in range(frames):
@@ -90,6 +90,20 @@ def test_gif_and_synthetic_avi_mov(cli, tmp_path, video_dir):
         r, _, b = np.asarray(img).reshape(-1, 3).mean(0)
         assert abs(r - 225) < 12 and abs(b - 30) < 12  # frame 9's colour
     assert len(read_dataset_meta(out)["videos"]) == 3
+
+
+@pytest.mark.parametrize("name, codec", [("clip.m4v", "mpeg4"), ("clip.mpg", "mpeg2video"), ("clip.ts", "mpeg4")])
+def test_less_common_containers_m4v_mpg_ts(cli, tmp_path, name, codec):
+    video = tmp_path / name
+    make_video(video, frames=8, codec=codec)
+    out = tmp_path / "frames"
+    result = cli("prepare", "frames", video, "--out", out, "--color", "rgb")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (out / "trainA").iterdir())
+    assert names[:2] == ["clip_t0000.000.png", "clip_t0000.200.png"] and len(names) == 8
+    with Image.open(out / "trainA" / names[-1]) as img:
+        r, _, b = np.asarray(img).reshape(-1, 3).mean(0)
+        assert abs(r - 175) < 12 and abs(b - 80) < 12  # frame 7's colour
 
 
 def test_bad_videos_are_one_line_errors(cli, tmp_path, video_dir):

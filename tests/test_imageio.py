@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from ganctl.data import imageio
 from ganctl.data.imageio import list_images, read_image, write_image
+from ganctl.data.pngwriter import encode_png, write_png
 from ganctl.errors import ImageReadError, OutputError
 
 
@@ -119,3 +123,27 @@ def test_list_images_recursive_sorted(tmp_path):
         (tmp_path / rel).write_bytes(b"x")
     names = [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)]
     assert names == ["a.JPG", "b/c.webp", "z.png"]
+
+
+@pytest.mark.parametrize("shape", [(9, 13), (9, 13, 3), (9, 13, 4)])
+def test_the_one_png_writer_is_lossless_for_arrays_and_pil_images(tmp_path, shape):
+    arr = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    write_png(arr, tmp_path / "a.png")
+    write_png(Image.fromarray(arr), tmp_path / "b.png")
+    for name in ("a.png", "b.png"):
+        with Image.open(tmp_path / name) as img:
+            assert img.format == "PNG" and np.array_equal(np.asarray(img), arr)
+    assert bytes(encode_png(arr)[:8]) == b"\x89PNG\r\n\x1a\n"
+    mode = (tmp_path / "a.png").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask  # what open() would give, not a fixed 0o644
+
+
+def test_write_image_png_goes_through_the_one_writer(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(imageio, "write_png", lambda image, path: calls.append(path) or write_png(image, path))
+    out = write_image(torch.rand(3, 5, 7), tmp_path / "x.png")
+    assert len(calls) == 1 and read_image(out).shape == (3, 5, 7)
+    write_image(torch.rand(3, 5, 7), tmp_path / "x.jpg")
+    assert len(calls) == 1

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ganctl.data.formats import VIDEO_FILE_EXTENSIONS, extension_names
+
 app = typer.Typer(
     help="Make datasets: colour MNIST, rotated MNIST, grayscale pairs, video frames, downloads.",
     no_args_is_help=True,
@@ -79,7 +81,7 @@ def grayscale(
 
 @app.command("frames")
 def frames(
-    videos: list[Path] = typer.Argument(..., help="Video files (mp4, webm, avi, mov, mkv, gif).",
+    videos: list[Path] = typer.Argument(..., help=f"Video files ({extension_names(VIDEO_FILE_EXTENSIONS)}).",
                                         show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Output dataset folder.", show_default=False),
     fps: float | None = typer.Option(None, "--fps", help="Frames per second to keep.", show_default=False),

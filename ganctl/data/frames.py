@@ -9,8 +9,8 @@
   exist but stay empty. Frames of a black-and-white film are domain A of a colorization task;
 - ``color="auto"`` writes 1-channel PNG when every video is black-and-white (its first kept frame has
   R = G = B up to compression noise) and RGB otherwise; ``rgb`` / ``gray`` force it;
-- PNG encoding (zlib level 1: fast, files a little larger) runs in a thread pool beside the decoder
-  (Pillow releases the GIL while it compresses);
+- PNG files are written by :func:`ganctl.data.pngwriter.write_png` in a thread pool beside the decoder
+  (video frames are large images, which encode in parallel on threads: see that module);
 - ``dataset.json`` lists the videos with their size, rate, duration and frames written.
 """
 
@@ -24,12 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ganctl import console
 from ganctl.data.dataset_meta import SPLITS, write_dataset_meta
 from ganctl.data.grayscale import luma
-from ganctl.data.pngwriter import FAST_PNG_LEVEL
+from ganctl.data.pngwriter import write_png
 from ganctl.data.prepared import PreparedDataset
 from ganctl.data.staging import staging_dir
 from ganctl.data.video import VideoInfo, iter_frames, probe_video
@@ -93,8 +92,7 @@ def _expected_frames(info: VideoInfo, fps, every, start, end) -> int:
 
 
 def _save(array: np.ndarray, gray: bool, path: Path) -> None:
-    image = Image.fromarray(luma(array), mode="L") if gray else Image.fromarray(array, mode="RGB")
-    image.save(path, format="PNG", compress_level=FAST_PNG_LEVEL)
+    write_png(luma(array) if gray else array, path)
 
 
 def prepare_frames(

@@ -27,7 +27,7 @@ from PIL import Image
 from ganctl import console
 from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.imageio import list_images, open_image, to_mode
-from ganctl.data.pngwriter import FAST_PNG_LEVEL
+from ganctl.data.pngwriter import write_png
 from ganctl.data.prepared import PreparedDataset
 from ganctl.data.staging import staging_dir
 from ganctl.errors import ImageReadError, InputError, OptionError
@@ -81,8 +81,8 @@ def _convert_one(src: Path, dest_a: Path, dest_b: Path) -> str:
         return "gray"
     dest_a.parent.mkdir(parents=True, exist_ok=True)
     dest_b.parent.mkdir(parents=True, exist_ok=True)
-    rgb.save(dest_b, format="PNG", compress_level=FAST_PNG_LEVEL)
-    rgb.convert("L").save(dest_a, format="PNG", compress_level=FAST_PNG_LEVEL)
+    write_png(rgb, dest_b)
+    write_png(rgb.convert("L"), dest_a)
     return "ok"
 
 

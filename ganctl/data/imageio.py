@@ -2,7 +2,8 @@
 
 ``read_image`` accepts JPEG, PNG (8- and 16-bit), palette, RGBA, grayscale, WebP, BMP, TIFF and GIF
 (first frame), and applies the EXIF orientation, so what the user sees in a viewer is what the
-model gets. Problems are raised as :class:`ganctl.errors.ImageReadError` naming the file.
+model gets. Problems are raised as :class:`ganctl.errors.ImageReadError` naming the file. Which file
+names count as images: :mod:`ganctl.data.formats`. PNG files are written by :func:`ganctl.data.pngwriter.write_png`.
 """
 
 from __future__ import annotations
@@ -15,17 +16,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ganctl.data.formats import is_image_path
+from ganctl.data.pngwriter import write_png
 from ganctl.errors import ImageReadError, OutputError
 from ganctl.fsutil import atomic_path
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"})
 MODES = ("RGB", "L", "RGBA")
 _CHANNELS = {"RGB": 3, "L": 1, "RGBA": 4}
-
-
-def is_image_path(path: str | os.PathLike) -> bool:
-    """True when the file name has an image extension (the content is not checked)."""
-    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
 def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
@@ -144,5 +141,8 @@ def write_image(
         img = img.convert("RGB")
     kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
     with atomic_path(path) as tmp:
-        img.save(tmp, **kwargs)
+        if suffix == ".png":
+            write_png(img, tmp)
+        else:
+            img.save(tmp, **kwargs)
     return path

@@ -9,7 +9,8 @@
   frames stop well before the duration its container declares (cut off) raise
   :class:`ganctl.errors.InputError` naming the file.
 
-Formats: whatever the bundled FFmpeg decodes; ganctl accepts ``VIDEO_EXTENSIONS``.
+Formats: whatever the bundled FFmpeg decodes, whatever the file is called; the extensions ganctl takes
+as videos are listed in :mod:`ganctl.data.formats`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import numpy as np
 
 from ganctl.errors import InputError
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".webm", ".avi", ".mov", ".mkv", ".gif", ".mpg", ".mpeg"})
-
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -39,11 +38,6 @@ class VideoInfo:
     duration: float | None
     frames: int | None
     codec: str
-
-
-def is_video_path(path: str | os.PathLike) -> bool:
-    """True when the file name has a video extension (the content is not checked)."""
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
 def _open(path: Path) -> av.container.InputContainer:
