@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-import ganctl.translate as translate_module
+import ganctl.translate.pipeline as translate_pipeline
 from ganctl.checkpoint import save_checkpoint
-from ganctl.errors import GanctlError
-from ganctl.models import create_model, list_models, model_spec, register_model
+from ganctl.errors import GanctlError, OptionError
+from ganctl.models import create_model, model_spec, register_model
+from ganctl.models.registry import unregister_model
 from ganctl.translate import Translator, adapter_for, load_translator, translate_path
 
 TINY = "test_translate_tiny"
@@ -37,8 +38,12 @@ class TinyGenerator(torch.nn.Module):
         return self.mix(x)
 
 
-if TINY not in list_models():
+@pytest.fixture(autouse=True)
+def tiny_network():
+    """TinyGenerator registered as ``TINY`` for the test (and unregistered after), so checkpoints can name it."""
     register_model(TINY, kind="generator")(TinyGenerator)
+    yield TINY
+    unregister_model(TINY)
 
 
 def negate(net: TinyGenerator) -> TinyGenerator:
@@ -150,7 +155,7 @@ def test_existing_outputs_kept_unless_overwrite(tmp_path, real_data, model, monk
     for p in sorted((real_data / "horse2zebra" / "testA").glob("*.jpg"))[:3]:
         shutil.copy(p, src / p.name)
     out = tmp_path / "out"
-    monkeypatch.setattr(translate_module, "PROCESS_ENCODE_MIN_IMAGES", 1)  # encode in worker processes
+    monkeypatch.setattr(translate_pipeline, "PROCESS_ENCODE_MIN_IMAGES", 1)  # encode in worker processes
     first = translate_path(src, out, model, device="cpu", precision="fp32", num_workers=2)
     assert first.translated == 3
     for p in first.outputs:
@@ -259,6 +264,32 @@ def test_bad_models_and_options_are_one_line_errors(tmp_path, real_data, cli):
     assert result.exit_code == 2 and "fake.png" in result.output
     with pytest.raises(GanctlError, match="inside the input"):
         translate_path(tmp_path, tmp_path / "x", good)
+
+
+def test_folder_gif_is_an_image_and_videos_are_skipped(tmp_path, model):
+    src = tmp_path / "in"
+    src.mkdir()
+    frames = [Image.new("RGB", (40, 24), (40 * i, 90, 200)) for i in range(3)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:])
+    from test_frames import make_video
+
+    make_video(src / "clip.m4v", frames=3)
+    summary = translate_path(src, tmp_path / "out", model, device="cpu", precision="fp32")
+    assert [p.name for p in summary.outputs] == ["anim.png"]  # the gif's first frame, as an image
+    assert summary.skipped == {"clip.m4v": "video file (translate it on its own)"}
+    assert "1 video" in summary.line()
+
+
+def test_precision_auto_is_fp32_on_the_cpu_and_fp16_needs_a_gpu(tmp_path, model, cli, real_data):
+    assert load_translator(model, device="cpu").precision_name == "fp32"
+    with pytest.raises(OptionError, match="fp16"):
+        load_translator(model, device="cpu", precision="fp16")
+    photo = sorted((real_data / "horse2zebra" / "testA").glob("*.jpg"))[0]
+    result = cli("translate", photo, "--out", tmp_path / "o", "--model", model, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "(fp32)" in result.output
+    help_text = " ".join(cli("translate", "--help").output.replace("│", " ").split())
+    assert "auto (bf16 on CUDA GPUs that support it, else fp32)" in help_text
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN (bf16) on this CPU")

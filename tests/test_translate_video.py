@@ -8,7 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from test_translate import make_checkpoint, negative
+from test_frames import make_video
+from test_translate import make_checkpoint, negative, tiny_network  # noqa: F401  (the fixture registers the net)
 
 from ganctl.translate import translate_path
 
@@ -111,6 +112,19 @@ def test_synthetic_webm_with_size_option(tmp_path):
     assert summary.translated == 9
     got = probe(tmp_path / "out" / "clip.webm")
     assert got["frames"] == 9 and got["size"] == (48, 32) and got["rate"] == 12
+
+
+@pytest.mark.parametrize("name, codec", [("clip.m4v", "mpeg4"), ("clip.mpg", "mpeg2video"), ("clip.ts", "mpeg4")])
+def test_m4v_mpg_and_ts_videos_come_back_as_the_same_kind(tmp_path, cli, name, codec):
+    source = tmp_path / name
+    make_video(source, frames=7, rate=5, size=(64, 48), codec=codec)
+    model = make_checkpoint(tmp_path / "m.safetensors")
+    result = cli("translate", source, "--out", tmp_path / "out", "--model", model, "--precision", "fp32")
+    assert result.exit_code == 0, result.output
+    assert "translated 7 frames" in " ".join(result.output.split())
+    got = probe(tmp_path / "out" / name)
+    assert got["frames"] == 7 and got["size"] == (64, 48) and got["rate"] == 5
+    assert abs(got["first"].mean() - negative(probe(source)["first"]).mean()) < 6
 
 
 def test_broken_video_is_one_line_error(tmp_path, cli):

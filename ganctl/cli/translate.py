@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 
 from ganctl import console
-from ganctl.checkpoint import read_checkpoint_metadata, resolve_checkpoint_path
+from ganctl.data.formats import is_video_path
 from ganctl.errors import InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
+from ganctl.precision import PRECISION_HELP, check_precision
 
 _PERF = "Performance"
 
@@ -39,8 +40,7 @@ def translate(
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
-    precision: str = typer.Option("auto", "--precision", rich_help_panel=_PERF,
-                                  help="auto (bf16 where the device runs it natively, else fp32), fp32 or bf16."),
+    precision: str = typer.Option("auto", "--precision", help=PRECISION_HELP, rich_help_panel=_PERF),
     num_workers: int = typer.Option(None, "--num-workers", min=1, show_default="min(16, CPUs)",
                                     help="Threads decoding and encoding images.", rich_help_panel=_PERF),
 ) -> None:
@@ -53,14 +53,16 @@ def translate(
     if not input.exists():
         raise InputError(input, "no such file or folder")
     check_output_outside_input(out, input)
-    read_checkpoint_metadata(resolve_checkpoint_path(model))
+    precision = check_precision(precision.lower())
     # Imported here so that --help and input errors stay fast (torch, PyAV).
-    from ganctl.translate import VIDEO_EXTENSIONS, translate_path
+    from ganctl.checkpoint import read_checkpoint_metadata, resolve_checkpoint_path
+    from ganctl.translate import translate_path
 
+    read_checkpoint_metadata(resolve_checkpoint_path(model))
     summary = translate_path(
-        input, out, model, direction=direction.lower(), device=device, precision=precision.lower(),
+        input, out, model, direction=direction.lower(), device=device, precision=precision,
         batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(), size=_parse_size(size),
         overwrite=overwrite, strict=strict,
     )
-    unit = "frames" if input.is_file() and input.suffix.lower() in VIDEO_EXTENSIONS else "images"
+    unit = "frames" if input.is_file() and is_video_path(input, gif_as_video=True) else "images"
     console.info(summary.line(unit))

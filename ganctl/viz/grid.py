@@ -169,7 +169,7 @@ def _gan_panels(epochs: list[int], ckpts: dict[int, Path], n: int, seed: int,
 def _colorize_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n: int, split: str,
                      data: str | None, device: torch.device) -> list[dict[str, Any]]:
     """Gray input | colorized by each epoch | true colours, for colour test photos (``testB/`` or the folder)."""
-    from ganctl.colorize_adapter import colour_output, lightness_input
+    from ganctl.translate import colour_output, lightness_input
 
     config = checkpoint_config(ckpts[epochs[0]])
     data_dir = run_dataset(run_dir, data)

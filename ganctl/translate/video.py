@@ -1,9 +1,11 @@
-"""Video in, video out: every frame through a :class:`ganctl.translate.Translator`, with PyAV.
+"""Video in, video out: every frame through a :class:`~ganctl.translate.translator.Translator`, with PyAV.
 
 Frames keep their source timestamps (so the output has the source frame rate and the same number of
-frames); an audio stream is remuxed unchanged when the output container takes it. Decoding runs in a
-background thread while the model works on the previous batch. Output codecs: H.264 for mp4, mov,
-mkv and avi; VP8 for webm; a per-frame palette GIF for gif.
+frames; MPEG-2 counts time in frames, so there they are rescaled to the source's frame rate); an audio
+stream is remuxed unchanged when the output container takes it. Decoding runs in a background thread
+while the model works on the previous batch. The output container follows the extension (FFmpeg's
+choice); the codec is VP8 for webm, MPEG-2 for mpg and mpeg, a per-frame palette GIF for gif, and H.264
+for every other video extension of :mod:`ganctl.data.formats`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ import numpy as np
 from PIL import Image
 
 from ganctl import console
+from ganctl.data.video import scaled_size
 from ganctl.errors import ImageReadError, OutputError
 from ganctl.fsutil import atomic_path
-from ganctl.translate import TranslateSummary, Translator
+from ganctl.translate.summary import TranslateSummary
+from ganctl.translate.translator import Translator
 
 _END = object()
+_MPEG_PROGRAM_STREAM = frozenset({".mpg", ".mpeg"})
+# Codecs whose clock ticks once per frame (constant frame rate): timestamps are rescaled to it.
+_FRAME_CLOCK_CODECS = frozenset({"mpeg2video"})
 
 
 def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str, str]]:
@@ -33,16 +40,12 @@ def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str
         return "gif", "pal8", {}
     if suffix == ".webm":
         return "libvpx", "yuv420p", {"crf": "8", "b": "4M"}
+    if suffix in _MPEG_PROGRAM_STREAM:
+        # MPEG-2, the codec players expect in .mpg (H.264 in an MPEG program stream loses its timestamps).
+        return "mpeg2video", "yuv420p", {"b": "8M"}
     # 4:2:0 needs even sizes; fall back to 4:4:4 for odd ones rather than change the frame size.
     pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
     return "libx264", pix_fmt, {"crf": "18", "preset": "fast"}
-
-
-def _scaled_size(width: int, height: int, size: int | None) -> tuple[int, int]:
-    if not size:
-        return width, height
-    scale = size / min(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str,
@@ -97,7 +100,10 @@ class _VideoWriter:
         self.stream = self.container.add_stream(codec, rate=rate, options=options)
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = self.pix_fmt
-        self.stream.time_base = self.stream.codec_context.time_base = time_base
+        self.source_time_base = time_base
+        self.time_base = 1 / Fraction(rate) if codec in _FRAME_CLOCK_CODECS else time_base
+        self.stream.time_base = self.stream.codec_context.time_base = self.time_base
+        self.last_pts = -1
         self.audio = None
         if audio is not None:
             try:
@@ -116,10 +122,11 @@ class _VideoWriter:
         return av.VideoFrame.from_ndarray(pixels, format="gray" if pixels.ndim == 2 else "rgb24")
 
     def write(self, pixels: np.ndarray, pts: int) -> None:
-        """Encode one frame at ``pts`` (in the stream's time base)."""
+        """Encode one frame at ``pts`` (in the source video's time base)."""
         frame = self._frame(pixels)
-        frame.pts = pts
-        frame.time_base = self.stream.codec_context.time_base
+        # Rescaled timestamps can round onto the previous frame's (13.5 and 14.5 both round to 14): keep them rising.
+        self.last_pts = frame.pts = max(round(pts * self.source_time_base / self.time_base), self.last_pts + 1)
+        frame.time_base = self.time_base
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
@@ -157,7 +164,7 @@ def translate_video(source: Path, target: Path, translator: Translator, *, batch
         video = container.streams.video[0]
         video.thread_type = "AUTO"
         audio = container.streams.audio[0] if container.streams.audio else None
-        width, height = _scaled_size(video.codec_context.width, video.codec_context.height, size)
+        width, height = scaled_size(video.codec_context.width, video.codec_context.height, size)
         rate = video.average_rate or video.guessed_rate or Fraction(25)
         time_base = video.time_base or Fraction(1, int(rate))
         fmt = "gray" if translator.in_mode == "L" else "rgb24"

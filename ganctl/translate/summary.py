@@ -1,0 +1,51 @@
+"""What one translate call did (:class:`TranslateSummary`) and the one line that reports it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Skip reasons are counted by how they start ("exists", "unreadable: corrupt or truncated ...").
+_REASON_KEYS = ("exists", "not an image", "video", "name clash", "unreadable")
+
+
+@dataclass
+class TranslateSummary:
+    """What one translate call did: counts, skip reasons (name -> reason) and timing."""
+
+    translated: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    device: str = "cpu"
+    precision: str = "fp32"
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def images_per_second(self) -> float:
+        """Translated images (or video frames) per wall-clock second."""
+        return self.translated / self.seconds if self.seconds > 0 else 0.0
+
+    def skip(self, name: str, reason: str) -> None:
+        """Count ``name`` as skipped for ``reason``."""
+        self.skipped[name] = reason
+
+    def merge(self, other: TranslateSummary) -> None:
+        """Add another summary's counts (time is measured by the caller)."""
+        self.translated += other.translated
+        self.skipped.update(other.skipped)
+        self.outputs.extend(other.outputs)
+
+    def line(self, unit: str = "images") -> str:
+        """The one-line summary: translated, skipped with reasons, rate."""
+        text = f"translated {self.translated} {unit[:-1] if self.translated == 1 else unit}"
+        if self.skipped:
+            reasons = Counter(_reason_key(r) for r in self.skipped.values())
+            detail = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
+            text += f", skipped {len(self.skipped)} ({detail})"
+        return text + f" in {self.seconds:.1f} s, {self.images_per_second:.1f} {unit}/s on {self.device} " \
+                      f"({self.precision})"
+
+
+def _reason_key(reason: str) -> str:
+    return next((key for key in _REASON_KEYS if reason.startswith(key)), "unreadable")
