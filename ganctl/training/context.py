@@ -1,6 +1,6 @@
 """Where and how a training step runs: device, precision (autocast + GradScaler), DDP, compile.
 
-Shared by every trainer (cyclegan, colorize, gan). DDP here means: ``torchrun`` starts one process
+Shared by every recipe. DDP here means: ``torchrun`` starts one process
 per device, each reads its own shard of the data, and gradients are averaged with one all-reduce
 per network before each optimiser step. That works for GANs, whose steps run several networks
 several times and freeze some of them, where wrapping each network in ``DistributedDataParallel``
@@ -20,30 +20,18 @@ import torch.distributed as dist
 from torch import nn
 
 from ganctl.device import resolve_device
-from ganctl.errors import OptionError
+from ganctl.precision import autocast_dtype, resolve_precision
 from ganctl.runs import create_run_dir
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class Precision:
-    """``--precision auto|fp32|bf16|fp16``: autocast dtype plus a GradScaler for fp16.
-
-    auto is bf16 on CUDA devices that support it and fp32 elsewhere (CPU autocast rarely pays off
-    for convolutions and changes results).
-    """
+    """``--precision`` during training (:mod:`ganctl.precision`): autocast dtype plus a GradScaler for fp16."""
 
     def __init__(self, mode: str, device: torch.device):
-        if mode not in PRECISIONS:
-            raise OptionError("--precision", f"unknown precision {mode!r}; use {', '.join(PRECISIONS)}")
-        if mode == "auto":
-            mode = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-        if mode == "fp16" and device.type == "cpu":
-            raise OptionError("--precision", "fp16 needs a GPU; use fp32 or bf16 on the CPU")
-        self.mode = mode
+        self.mode = resolve_precision(mode, device)
         self.device_type = device.type
-        self.dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[mode]
-        self.scaler = torch.amp.GradScaler(device.type) if mode == "fp16" else None
+        self.dtype = autocast_dtype(self.mode)
+        self.scaler = torch.amp.GradScaler(device.type) if self.mode == "fp16" else None
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Context in which forward passes run at the chosen precision."""
