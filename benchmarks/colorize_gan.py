@@ -45,7 +45,7 @@ def colorize_table(args: argparse.Namespace) -> list[dict]:
     from ganctl.color import lab_to_rgb, rgb_to_lab
     from ganctl.data.imageio import list_images, read_image
     from ganctl.metrics.colour import colourfulness
-    from ganctl.training.colorize import train_colorize
+    from ganctl.training import train_colorize
     from ganctl.translate import load_translator
 
     root = split_flowers(Path(args.data), Path(args.work))
@@ -89,9 +89,9 @@ def gan_table(args: argparse.Namespace) -> list[dict]:
     """Train mlp and dcgan for the same steps; FID (digit features) of 10k samples vs MNIST test."""
     from ganctl.data.mnist import load_mnist
     from ganctl.generate import load_generator, sample_images
-    from ganctl.metrics.digits import get_classifier
+    from ganctl.metrics.classifier_cache import get_classifier
     from ganctl.metrics.fid import FeatureDistance, digit_extractor
-    from ganctl.training.gan import train_gan
+    from ganctl.training import train_gan
 
     test = load_mnist(args.source).test_images.unsqueeze(1)
     get_classifier(args.device, source=args.source)  # trained on the local MNIST once, then cached

@@ -58,7 +58,8 @@ def plain_loop(real: Path, fake: Path, features: str, weights: str | None, devic
     if features == "inception":
         metric = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=weights)
     else:
-        from ganctl.metrics.digits import DigitFeatures, get_classifier
+        from ganctl.metrics.classifier_cache import get_classifier
+        from ganctl.metrics.digits import DigitFeatures
 
         metric = FrechetInceptionDistance(feature=DigitFeatures(get_classifier(device).model))
     metric = metric.to(device)
@@ -106,7 +107,7 @@ def main() -> None:
     if weights == "random":
         weights = str(random_inception(root / "random-inception.pth"))
     if args.features == "digits":  # train/load the classifier outside the timings
-        from ganctl.metrics.digits import get_classifier
+        from ganctl.metrics.classifier_cache import get_classifier
 
         get_classifier(device, source=args.source)
     n = len(list(real.iterdir())) + len(list(fake.iterdir()))

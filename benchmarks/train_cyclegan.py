@@ -27,7 +27,8 @@ import torch
 
 from ganctl.data.imageio import list_images, read_image
 from ganctl.training.context import TrainContext
-from ganctl.training.cyclegan import CycleGAN, CycleGANOptions
+from ganctl.training.cyclegan import PRESETS, CycleGAN, CycleGANOptions
+from ganctl.training.options import merge_options
 
 
 def load_pool(folder: Path | None, size: int, count: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -57,17 +58,19 @@ DEVICE = "cuda"
 def sync() -> None:
     """Wait for queued GPU work (no-op on the CPU)."""
     if DEVICE.startswith("cuda"):
-        sync()
+        torch.cuda.synchronize()
 
 
 def build(batch: int, precision: str, compile: bool, channels_last: bool, size: int, seed: int = 0) -> tuple:
     """ganctl's CycleGAN recipe on the device with the given setting."""
     torch.manual_seed(seed)
     ctx = TrainContext.create(DEVICE, precision, compile, channels_last)
-    opts = CycleGANOptions(data="bench", batch_size=batch, size=size, seed=seed).resolved(
-        types.SimpleNamespace(is_digits=False, native_size=size))
-    info = types.SimpleNamespace(channels={"A": 3, "B": 3}, name="bench")
-    return CycleGAN(opts, ctx, info, steps_per_epoch=1000), ctx
+    opts = merge_options(CycleGANOptions, PRESETS["photo"], dict(data="bench", batch_size=batch, size=size, seed=seed))
+    data = types.SimpleNamespace(channels={"A": 3, "B": 3}, name="bench", image_size=size)
+    recipe = CycleGAN(opts, ctx, data)
+    recipe.resolve()
+    recipe.build(steps_per_epoch=1000)
+    return recipe, ctx
 
 
 def batches(pool: dict[str, torch.Tensor], batch: int, ctx: TrainContext, seed: int = 0):

@@ -44,15 +44,28 @@ def mnist_subset(mnist_source: Path):
 
 
 @pytest.fixture(scope="session")
-def quick_classifier():
-    """``quick_classifier(mnist, max_steps)``: a digit classifier after ``max_steps`` steps of batch 64 on ``mnist``."""
+def quick_classifier(tmp_path_factory):
+    """``quick_classifier(mnist, max_steps)``: a digit classifier after ``max_steps`` steps of batch 64 on ``mnist``.
+
+    Trained by the classifier recipe (``ganctl train classifier``) on ``mnist`` written as IDX files.
+    """
+    from training_data import write_mnist
+
     from ganctl.metrics import digits
+    from ganctl.training.runner import train
 
-    def train(mnist, max_steps: int) -> digits.TrainedClassifier:
-        return digits.train_digit_classifier(mnist.train_images, mnist.train_labels, mnist.test_images,
-                                             mnist.test_labels, epochs=1, batch_size=64, max_steps=max_steps)
+    def trained(mnist, max_steps: int) -> digits.TrainedClassifier:
+        root = tmp_path_factory.mktemp("classifier")
+        quiet = console.is_quiet()
+        console.set_quiet(True)
+        try:
+            train("classifier", source=str(write_mnist(mnist, root / "mnist")), run=root / "run", batch_size=64,
+                  max_steps=max_steps, out=str(root / "classifier.safetensors"), device="cpu")
+        finally:
+            console.set_quiet(quiet)
+        return digits.load_classifier(root / "classifier.safetensors")
 
-    return train
+    return trained
 
 
 @pytest.fixture(autouse=True)

@@ -6,13 +6,16 @@ import json
 
 import pytest
 import torch
+from training_data import write_mnist
 
 from ganctl.checkpoint import save_checkpoint
-from ganctl.data.mnist import MnistData, encode_idx, load_mnist
+from ganctl.data.mnist import MnistData, load_mnist
 from ganctl.data.mnist_color import colorize_digits
 from ganctl.data.palettes import get_palette
 from ganctl.errors import CheckpointError
 from ganctl.metrics import digits
+from ganctl.metrics.classifier_cache import get_classifier
+from ganctl.training.runner import train
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +24,10 @@ def mnist(mnist_source):
 
 
 @pytest.fixture(scope="module")
-def small_trained(mnist):
-    """A classifier trained for 30 steps on 1,920 real training digits, measured on 500 test digits."""
-    return digits.train_digit_classifier(mnist.train_images[:1920], mnist.train_labels[:1920],
-                                         mnist.test_images[:500], mnist.test_labels[:500],
-                                         epochs=1, batch_size=64, max_steps=30)
+def small_trained(mnist, quick_classifier):
+    """A classifier trained for 30 steps of batch 64 on 1,920 real training digits, measured on 500 test digits."""
+    return quick_classifier(MnistData(mnist.train_images[:1920], mnist.train_labels[:1920], mnist.test_images[:500],
+                                      mnist.test_labels[:500]), max_steps=30)
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +65,18 @@ def test_short_training_on_real_digits_learns(small_trained):
     # 30 steps reach ~85%; the full default training (3 epochs of 60k) reaches >= 99% (docs/benchmarks.md).
     assert small_trained.test_accuracy > 0.7
     assert small_trained.info["steps"] == 30
-    assert small_trained.info["test_images"] == 500
+    assert small_trained.info["test_images"] == 500 and small_trained.info["train_images"] == 1920
 
 
-def test_training_is_seeded(small_mnist):
-    m = small_mnist
-    runs = [digits.train_digit_classifier(m.train_images, m.train_labels, m.test_images[:50], m.test_labels[:50],
-                                          epochs=1, batch_size=32, max_steps=2, seed=seed) for seed in (5, 5, 6)]
-    first, again, other = (r.model.state_dict() for r in runs)
+def test_training_is_seeded(small_mnist, tmp_path):
+    source = write_mnist(small_mnist, tmp_path / "mnist")
+    weights = []
+    for i, seed in enumerate((5, 5, 6)):
+        out = tmp_path / f"clf{i}.safetensors"
+        train("classifier", source=str(source), run=tmp_path / f"run{i}", batch_size=32, max_steps=2, seed=seed,
+              out=str(out))
+        weights.append(digits.load_classifier(out).model.state_dict())
+    first, again, other = weights
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
 
@@ -121,24 +127,20 @@ def test_first_use_trains_and_caches(monkeypatch, small_mnist, capsys):
 
     sources = []
     monkeypatch.setattr(ganctl.data.mnist, "load_mnist", lambda source=None: sources.append(source) or small_mnist)
-    monkeypatch.setattr(digits, "DEFAULT_MAX_STEPS", 3)
     assert not digits.classifier_path().exists()
-    trained = digits.get_classifier()
-    assert sources == [None]  # the MNIST cache (downloaded when missing)
+    trained = get_classifier()
+    assert set(sources) == {None}  # the MNIST cache (downloaded when missing)
     assert digits.classifier_path().is_file()
-    assert trained.info["steps"] == 3 and trained.info["test_images"] == 200
+    assert trained.info["steps"] == 15 and trained.info["test_images"] == 200  # 3 epochs of 640 digits, batch 128
     assert "test accuracy" in capsys.readouterr().err
-    again = digits.get_classifier()  # now loaded, not trained
-    assert again.path == digits.classifier_path() and sources == [None]
+    assert [p.name for p in digits.classifier_path().parent.iterdir()] == ["digit_classifier.safetensors"]
+    calls = len(sources)
+    again = get_classifier()  # now loaded, not trained
+    assert again.path == digits.classifier_path() and len(sources) == calls
 
 
 def test_train_classifier_command(cli, small_mnist, tmp_path):
-    source = tmp_path / "mnist"
-    source.mkdir()
-    arrays = {"train-images-idx3-ubyte": small_mnist.train_images, "train-labels-idx1-ubyte": small_mnist.train_labels,
-              "t10k-images-idx3-ubyte": small_mnist.test_images, "t10k-labels-idx1-ubyte": small_mnist.test_labels}
-    for name, array in arrays.items():
-        (source / name).write_bytes(encode_idx(array.numpy().astype("uint8")))
+    source = write_mnist(small_mnist, tmp_path / "mnist")
     out = tmp_path / "clf.safetensors"
     args = ["train", "classifier", "--source", source, "--max-steps", "2", "--out", out, "--device", "cpu"]
     result = cli(*args, "--json")

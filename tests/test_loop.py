@@ -6,20 +6,21 @@ import json
 
 import pytest
 import torch
-from cyclegan_data import make_ab_dataset, one_torch_thread  # noqa: F401
+from training_data import make_ab_dataset, one_torch_thread  # noqa: F401
 
 from ganctl.checkpoint import load_checkpoint
 from ganctl.errors import InputError, OptionError, TrainingStopped
 from ganctl.runs import MetricsLog
 from ganctl.training import train_cyclegan
-from ganctl.training.cyclegan import DIGIT_DEFAULTS
-from ganctl.training.data import PairOrder
+from ganctl.training.cyclegan import PRESETS
+from ganctl.training.data import BatchOrder
 from ganctl.training.options import read_toml_options
 from ganctl.training.schedule import LinearDecay
 
-# Small nets and 3 steps per epoch (12 images, batch 4); pool smaller than the fakes seen, so its
-# random draws matter; 2 epochs = 6 steps with the lr decaying in the second.
-TINY = dict(ngf=4, ndf=4, batch_size=4, epochs=1, decay_epochs=1, pool_size=5, log_every=1, seed=1, samples=2)
+# The digits preset with small nets and 3 steps per epoch (12 images, batch 4); pool smaller than the fakes
+# seen, so its random draws matter; 2 epochs = 6 steps with the lr decaying in the second.
+TINY = dict(preset="digits", ngf=4, ndf=4, batch_size=4, epochs=1, decay_epochs=1, pool_size=5, log_every=1, seed=1,
+            samples=2)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_full_run_writes_everything(straight):
     for key in ("loss_G", "loss_D_A", "loss_D_B", "loss_cycle_A", "loss_cycle_B", "loss_idt_A", "loss_idt_B", "lr"):
         assert key in train[0]
     lrs = [r["lr"] for r in train]
-    lr = DIGIT_DEFAULTS["lr"]
+    lr = PRESETS["digits"]["lr"]
     assert lrs[:2] == [lr, lr] and lrs[-1] == 0.0 and lrs[3] < lr  # digit default lr; then linear decay to 0
 
 
@@ -114,10 +115,11 @@ def test_sigint_finishes_the_step_then_saves(dataset, tmp_path):
         if step == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
+    before = signal.getsignal(signal.SIGINT)
     result = train_cyclegan(dataset, run=tmp_path / "sigint", on_step_end=press_ctrl_c, **TINY)
     assert result.interrupted and result.step == 2  # the flag is seen at the next step boundary
     assert _weights(tmp_path / "sigint")[1]["step"] == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(dataset, tmp_path):
@@ -131,18 +133,18 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(dataset, tmp_path):
 
     from ganctl.training import cyclegan as cg
 
-    original = cg.CycleGAN.__init__
+    original = cg.CycleGAN.build
 
     def grab(self, *args, **kwargs):
         original(self, *args, **kwargs)
         nets.update(self.networks)
 
-    cg.CycleGAN.__init__ = grab
+    cg.CycleGAN.build = grab
     try:
         with pytest.raises(TrainingStopped, match="loss_G.*NaN"):
             train_cyclegan(dataset, run=run, on_step_end=poison, **TINY)
     finally:
-        cg.CycleGAN.__init__ = original
+        cg.CycleGAN.build = original
     weights, config = _weights(run)
     assert config["step"] == 3  # the epoch-1 checkpoint, written before the NaN
     assert all(torch.isfinite(t).all() for net in weights.values() for t in net.values())
@@ -158,16 +160,28 @@ def test_resume_of_a_missing_run_is_a_clear_error(tmp_path):
         train_cyclegan(resume=tmp_path / "nope")
 
 
-def test_pair_order_is_a_function_of_seed_epoch_and_batch():
-    order = PairOrder(10, 7, batch_size=2, seed=1)
+def test_batch_order_is_a_function_of_seed_epoch_and_batch():
+    order = BatchOrder([10, 7], batch_size=2, seed=1)
     full = list(order.batches(3))
     assert list(order.batches(3, start=2)) == full[2:]
     assert sorted({b[1] for batch in full for b in batch}) == list(range(7))  # B cycled, every B used
     a_only = [b[0] for batch in full for b in batch]
     assert sorted(a_only) == list(range(10))
     assert full != list(order.batches(4))  # reshuffled every epoch
-    ranks = [list(PairOrder(10, 7, 2, 1, world_size=2, rank=r).batches(3)) for r in (0, 1)]
+    assert len({b[2] for batch in full for b in batch}) == 10  # an augmentation seed per sample
+    ranks = [list(BatchOrder([10, 7], 2, 1, world_size=2, rank=r).batches(3)) for r in (0, 1)]
     assert len(ranks[0]) == 2 and set(map(tuple, ranks[0][0])).isdisjoint(map(tuple, ranks[1][0]))
+    # the two ranks together take what one process takes in the same step
+    single = list(BatchOrder([10, 7], 4, 1).batches(3))
+    assert ranks[0][0] + ranks[1][0] == single[0]
+
+
+def test_a_single_stream_order_is_one_permutation_per_epoch():
+    order = BatchOrder([9], batch_size=3, seed=2)
+    epoch = [s[0] for batch in order.batches(0) for s in batch]
+    assert sorted(epoch) == list(range(9)) and epoch != list(range(9))
+    with pytest.raises(OptionError, match="--batch-size.*9 training images"):
+        BatchOrder([9], batch_size=5, seed=0, world_size=2)
 
 
 def test_linear_decay():

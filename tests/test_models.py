@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from cyclegan_data import one_torch_thread  # noqa: F401
+from training_data import one_torch_thread  # noqa: F401
 
 from ganctl.errors import OptionError
 from ganctl.models import create_model, list_models, model_spec, register_model

@@ -10,69 +10,52 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import typer
 from PIL import Image
-from typer.testing import CliRunner
+from training_data import make_photos
 
 from ganctl.checkpoint import load_checkpoint
-from ganctl.cli.colorize import colorize
 from ganctl.color import rgb_to_lab
+from ganctl.data.domains import find_colour_photos
 from ganctl.errors import InputError, OptionError
-from ganctl.training.colorize import ColorPhotoDataset, find_color_data, train_colorize
-from ganctl.training.data import Preprocess
+from ganctl.training import train_colorize
+from ganctl.training.data import ImageFiles, Preprocess
 
 TINY = dict(size=32, batch_size=8, ngf=8, ndf=8, n_layers=2, num_workers=0, log_every=2, samples=4)
-YELLOW, BLUE = (250, 220, 30), (20, 40, 170)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def make_photos(folder: Path, n: int, size: int = 32, seed: int = 0) -> Path:
-    """Blue images with yellow rectangles: colour follows lightness, so a model can learn it quickly."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        img = np.empty((size, size, 3), np.uint8)
-        img[:] = BLUE
-        for _ in range(3):
-            x0, y0 = rng.integers(0, size - 8, 2)
-            w, h = rng.integers(6, 16, 2)
-            img[y0:y0 + h, x0:x0 + w] = YELLOW
-        Image.fromarray(img).save(folder / f"{i:03d}.png")
-    return folder
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:
     return load_checkpoint(run / "checkpoints" / "latest.safetensors").networks["G"]
 
 
-def test_find_color_data_plain_folder_skips_gray_and_dataset_layout_uses_B(tmp_path):
+def test_find_colour_photos_plain_folder_skips_gray_and_dataset_layout_uses_B(tmp_path):
     photos = make_photos(tmp_path / "photos", 3)
     Image.new("L", (32, 32), 128).save(photos / "gray.png")
-    found = find_color_data(photos)
+    found = find_colour_photos(photos)
     assert len(found.train) == 3 and found.skipped_gray == 1 and found.test == []
 
     ds = tmp_path / "ds"
     make_photos(ds / "trainB", 4)
     make_photos(ds / "testB", 2, seed=1)
     (ds / "trainA").mkdir()
-    found = find_color_data(ds)
+    found = find_colour_photos(ds)
     assert [p.parent.name for p in found.train] == ["trainB"] * 4 and len(found.test) == 2
 
     only_gray = tmp_path / "gray"
     only_gray.mkdir()
     Image.new("L", (32, 32)).save(only_gray / "a.png")
     with pytest.raises(InputError, match="only grayscale"):
-        find_color_data(only_gray)
+        find_colour_photos(only_gray)
 
 
 def test_an_unreadable_photo_is_replaced_by_the_next_one(tmp_path, capsys):
     photos = make_photos(tmp_path / "p", 2)
     (photos / "000.png").write_bytes(b"not an image")
-    dataset = ColorPhotoDataset(sorted(photos.iterdir()), Preprocess(size=32, load_size=32))
-    first = dataset[(0, 7)]
-    assert torch.equal(first, dataset[(1, 7)]) and first.shape == (3, 32, 32)
+    images = ImageFiles(sorted(photos.iterdir()), 3, Preprocess(size=32, load_size=32))
+    first = images.load(0, 7)
+    assert torch.equal(first, images.load(1, 7)) and first.shape == (3, 32, 32)
     assert "000.png" in capsys.readouterr().err
 
 
@@ -86,6 +69,8 @@ def test_bad_options_are_refused_before_training(tmp_path):
         train_colorize(photos, run=tmp_path / "r", **{**TINY, "batch_size": 64})
     with pytest.raises(OptionError, match="unknown colorize option"):
         train_colorize(photos, arch="mlp")
+    with pytest.raises(OptionError, match="--discriminator"):  # a network that does not take n_layers
+        train_colorize(photos, run=tmp_path / "r", discriminator="digit_global", **{**TINY, "batch_size": 2})
 
 
 def test_two_stages_checkpoints_and_exact_resume(tmp_path):
@@ -145,13 +130,11 @@ def test_trained_model_colorizes_gray_images_through_translate(tmp_path):
     assert lab[2][bright].mean() > 10 and lab[2][~bright].mean() < -10  # yellow where bright, blue where dark
 
 
-def test_real_flowers_short_run_through_the_cli(tmp_path, real_data):
-    app = typer.Typer()
-    app.command()(colorize)
+def test_real_flowers_short_run_through_the_cli(tmp_path, real_data, cli):
     run = tmp_path / "run"
-    result = CliRunner().invoke(app, ["--data", str(real_data / "flowers_128" / "tulip"), "--size", "64",
-                                      "--ngf", "8", "--ndf", "8", "--batch-size", "4", "--pretrain-steps", "1",
-                                      "--max-steps", "2", "--num-workers", "0", "--run", str(run), "--json"])
+    result = cli("train", "colorize", "--data", real_data / "flowers_128" / "tulip", "--size", "64", "--ngf", "8",
+                 "--ndf", "8", "--batch-size", "4", "--pretrain-steps", "1", "--max-steps", "2", "--num-workers", "0",
+                 "--run", run, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["step"] == 2 and Path(summary["checkpoint"]).exists()

@@ -1,19 +1,20 @@
-"""`ganctl train cyclegan` end to end: CLI, photo data, config files, errors, DDP with 2 gloo processes."""
+"""`ganctl train cyclegan` end to end: CLI, presets, photo data, config files, errors, DDP with 2 gloo processes."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
+import shutil
 import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
-from cyclegan_data import make_ab_dataset, one_torch_thread  # noqa: F401
+from training_data import make_ab_dataset, one_torch_thread  # noqa: F401
 
 from ganctl.checkpoint import load_checkpoint
+from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.models import create_model
 from ganctl.training import train_cyclegan
 
@@ -27,15 +28,17 @@ def dataset(tmp_path_factory):
 
 def test_cli_trains_and_says_where_the_run_is(cli, dataset, tmp_path):
     config = tmp_path / "small.toml"
-    config.write_text("ngf = 4\nndf = 4\nlog-every = 1\n")
+    config.write_text('preset = "digits"\nngf = 4\nndf = 4\nlog-every = 1\nlambda-cycle = 7\n')
     run = tmp_path / "run"
-    result = cli("train", "cyclegan", "--data", dataset, "--run", run, "--config", config, *TINY, "--max-steps", "2")
+    result = cli("train", "cyclegan", "--data", dataset, "--run", run, "--config", config, *TINY, "--max-steps", "2",
+                 "--lambda-cycle", "9")
     assert result.exit_code == 0, result.output
     assert str(run) in result.output and "samples" in result.output
     saved = json.loads((run / "config.json").read_text())
     assert saved["options"]["ngf"] == 4 and saved["options"]["max_steps"] == 2  # config file + flags
-    assert saved["options"]["generator"] == "digit_resnet_grid"  # chosen for small (digit-sized) images
-    assert saved["options"]["cycle_noise"] == 0.2 and saved["options"]["lambda_cycle"] == 20.0
+    assert saved["options"]["lambda_cycle"] == 9.0  # preset 20 < file 7 < flag 9
+    assert saved["preset"] == "digits" and saved["options"]["generator"] == "digit_resnet_grid"
+    assert saved["options"]["cycle_noise"] == 0.2 and saved["options"]["augment"] is False
     ckpt = load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False)
     assert ckpt.config["step"] == 2
     assert (run / "samples" / "epoch_0001.png").exists()
@@ -45,13 +48,15 @@ def test_cli_trains_and_says_where_the_run_is(cli, dataset, tmp_path):
 
 def test_cli_resume_continues_the_run(cli, dataset, tmp_path):
     run = tmp_path / "run"
-    small = ["--batch-size", "4", "--epochs", "1", "--decay-epochs", "1"]
+    small = ["--preset", "digits", "--batch-size", "4", "--epochs", "1", "--decay-epochs", "1"]
     assert cli("train", "cyclegan", "--data", dataset, "--run", run, *small, "--max-steps", "1").exit_code == 0
     result = cli("train", "cyclegan", "--resume", run, "--max-steps", "2")
     assert result.exit_code == 0, result.output
     assert load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False).config["step"] == 2
     result = cli("train", "cyclegan", "--resume", run, "--lambda-cycle", "3")
     assert result.exit_code == 2 and "--lambda-cycle" in result.output
+    result = cli("train", "cyclegan", "--resume", run, "--preset", "photo")
+    assert result.exit_code == 2 and "--preset" in result.output
     result = cli("train", "cyclegan", "--data", dataset, "--run", run)  # would mix two runs' files
     assert result.exit_code == 2 and "--resume" in result.output
 
@@ -63,6 +68,7 @@ def test_cli_resume_continues_the_run(cli, dataset, tmp_path):
     (["--cycle-noise", "-0.1"], "--cycle-noise"),
     (["--precision", "fp16", "--device", "cpu"], "--precision"),
     (["--size", "18", "--batch-size", "4"], "--size"),
+    (["--size", "16", "--batch-size", "4", "--preset", "photo"], "too small for --discriminator patchgan"),
 ])
 def test_bad_options_are_one_line_exit_2(cli, dataset, tmp_path, args, message):
     result = cli("train", "cyclegan", "--data", dataset, "--run", tmp_path / "r", "--max-steps", "1", *args)
@@ -87,37 +93,28 @@ def test_help_has_an_example(cli):
         assert option in result.output
 
 
-def _option_help(group: str, command: str) -> dict[str, str]:
-    """``{"--lr": "Adam learning rate [default: ...]", ...}`` for one CLI command."""
-    import typer
+def test_the_preset_comes_from_the_dataset_kind_never_from_the_image_size(dataset, tmp_path, capsys):
+    """16 px images without a kind train the published photo recipe (and hear about it); mnist-color: digits."""
+    common = dict(max_steps=1, ngf=4, ndf=4, batch_size=4, num_workers=0, samples=2, log_every=1, size=32)
+    photo = train_cyclegan(dataset, run=tmp_path / "plain", **common)
+    config = json.loads((photo.run_dir / "config.json").read_text())
+    assert config["preset"] == "photo" and config["options"]["generator"] == "resnet_9blocks"
+    assert "preset photo: the default" in capsys.readouterr().err
 
-    from ganctl.cli import app
+    digits = tmp_path / "digits"
+    shutil.copytree(dataset, digits)
+    write_dataset_meta(digits, {"name": "digits", "kind": "mnist-color", "channels": {"A": 1, "B": 3}})
+    chosen = train_cyclegan(digits, run=tmp_path / "kind", **common)
+    config = json.loads((chosen.run_dir / "config.json").read_text())
+    assert config["preset"] == "digits" and config["preset_reason"] == "the dataset's kind is mnist-color"
+    assert config["options"]["generator"] == "digit_resnet_grid" and config["options"]["lr"] == 1e-3
+    assert "preset digits: the dataset's kind is mnist-color" in capsys.readouterr().err
 
-    click_command = typer.main.get_command(app).commands[group].commands[command]
-    return {opt: param.help or "" for param in click_command.params for opt in getattr(param, "opts", [])}
 
-
-def _numbers(text: str) -> list[float]:
-    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?(?:e-?\d+)?", text)]
-
-
-@pytest.mark.parametrize("option,key", [("--generator", "generator"), ("--discriminator", "discriminator"),
-                                        ("--ngf", "ngf"), ("--ndf", "ndf"), ("--lambda-cycle", "lambda_cycle"),
-                                        ("--cycle-noise", "cycle_noise"), ("--epochs", "epochs"),
-                                        ("--decay-epochs", "decay_epochs"), ("--batch-size", "batch_size"),
-                                        ("--lr", "lr"), ("--num-workers", "num_workers")])
-def test_help_states_the_defaults_the_trainer_uses(option, key):
-    """The "[default: photos; digits]" text of --help is written by hand: it must match the trainer's tables."""
-    from ganctl.training.cyclegan import DIGIT_DEFAULTS, PHOTO_DEFAULTS
-
-    stated = re.search(r"\[default: ([^\]]*)\]", _option_help("train", "cyclegan")[option]).group(1)
-    photo_part, digit_part = re.split(r"[;,] ", stated, maxsplit=1)
-    assert "digit" in digit_part, stated
-    for part, value in ((photo_part, PHOTO_DEFAULTS[key]), (digit_part, DIGIT_DEFAULTS[key])):
-        if isinstance(value, str):
-            assert value in re.findall(r"\w+", part), (option, part, value)
-        else:
-            assert _numbers(part)[0] == pytest.approx(value), (option, part, value)
+def test_small_images_on_the_photo_preset_get_a_hint(dataset, tmp_path, capsys):
+    train_cyclegan(dataset, run=tmp_path / "r", max_steps=1, size=64, generator="resnet_6blocks", ngf=4, ndf=4,
+                   num_workers=0, samples=2)
+    assert "the images are 16 px but training runs at 64 px" in capsys.readouterr().err
 
 
 def test_photos_use_the_published_preprocessing_and_nets(real_data, tmp_path):
@@ -130,7 +127,7 @@ def test_photos_use_the_published_preprocessing_and_nets(real_data, tmp_path):
     assert ckpt.config["channels"] == {"A": 3, "B": 3} and ckpt.config["image_size"] == 32
     assert ckpt.config["networks"]["D_A"]["name"] == "patchgan"
     saved = json.loads((tmp_path / "h2z" / "config.json").read_text())
-    assert saved["options"]["load_size"] == 36 and saved["digits"] is False
+    assert saved["options"]["load_size"] == 36 and saved["preset"] == "photo" and saved["options"]["augment"]
     assert saved["options"]["lambda_cycle"] == 10.0 and saved["options"]["cycle_noise"] == 0.0  # as published
     G = create_model(**ckpt.config["networks"]["G_B"])
     ckpt.load_into({"G_B": G})
@@ -150,8 +147,8 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
                       LOCAL_RANK=str(rank))
     os.environ["GANCTL_HOME"] = str(Path(out) / "home")
     torch.set_num_threads(1)
-    result = train_cyclegan(data, run=Path(out) / "ddp", ngf=4, ndf=4, batch_size=2, epochs=1, decay_epochs=0,
-                            log_every=1, samples=2, device="cpu")
+    result = train_cyclegan(data, run=Path(out) / "ddp", preset="digits", ngf=4, ndf=4, batch_size=2, epochs=1,
+                            decay_epochs=0, log_every=1, samples=2, device="cpu")
     digest = {k: float(sum(p.double().sum() for p in net.parameters())) for k, net in result.networks.items()}
     (Path(out) / f"rank{rank}.json").write_text(json.dumps({"digest": digest, "step": result.step}))
 

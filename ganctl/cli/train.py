@@ -1,143 +1,141 @@
-"""`ganctl train`: train models. ``cyclegan`` here; ``colorize`` and ``gan`` are added beside it."""
+"""`ganctl train <recipe>`: one command per registered recipe, generated from the recipe's options dataclass.
+
+Each option field becomes a flag (``lambda_cycle`` -> ``--lambda-cycle``) in its help panel, with its help
+text and its default under every preset; every command also gets ``--preset``, ``--run``, ``--resume``,
+``--config`` and ``--json``. A flag that is not given is None, so the config file, the preset and
+``--resume`` keep their values for it (:func:`ganctl.training.runner.train` merges them). Nothing here
+imports torch: the help of every command is instant.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ganctl import console
+from ganctl.cli.helptext import paragraphs
+from ganctl.training import get_recipe, list_recipes
+from ganctl.training.options import DATA, MODEL, RUN, SCHEDULE, OptionInfo, flag_name
+from ganctl.training.recipe import Recipe
 
-app = typer.Typer(help="Train models: cyclegan, colorize, gan, classifier.", no_args_is_help=True)
+PANELS = (DATA, MODEL, SCHEDULE, RUN)  # the order of the help panels
 
-_DATA = "Data"
-_MODEL = "Model and losses"
-_SCHED = "Schedule"
-_RUN = "Run and hardware"
+app = typer.Typer(help="Train models: " + ", ".join(list_recipes()) + ".", no_args_is_help=True)
 
-
-def _given(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
-    """Only the options the user typed (so config files and resume keep their values for the rest)."""
-    from typer._click.core import ParameterSource
-
-    out = {}
-    for name, value in values.items():
-        source = ctx.get_parameter_source(name)
-        if source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None):
-            out[name] = value
-    return out
+# Options of every train command that are not recipe options: (name, type, flags, help); --preset's help is
+# the recipe's own (preset_help).
+RUN_OPTIONS: tuple[tuple[str, Any, tuple[str, ...], str], ...] = (
+    ("preset", str, ("--preset",), ""),
+    ("run", Path, ("--run",), "Run folder [default: runs/<recipe>/expN]."),
+    ("resume", Path, ("--resume",), "Continue a run (folder or its latest.safetensors) exactly where it stopped."),
+    ("config", Path, ("--config",), "TOML file of option values (flags override it; it may set preset and run)."),
+    ("as_json", bool, ("--json",), "Print the result as JSON on stdout."),
+)
 
 
-@app.command("cyclegan")
-def cyclegan(
-    ctx: typer.Context,
-    data: str = typer.Option(None, "--data", "-d", help="Dataset folder (trainA/ trainB/ \\[testA/ testB/]) or a "
-                             "named dataset such as mnist-color (prepared on first use).", rich_help_panel=_DATA,
-                             show_default=False),
-    size: int = typer.Option(None, "--size", help="Training crop size \\[default: 256 photos, native for digits].",
-                             rich_help_panel=_DATA, show_default=False),
-    load_size: int = typer.Option(None, "--load-size", help="Resize before the random crop \\[default: "
-                                  "size*286/256 photos; none for digits].", rich_help_panel=_DATA,
-                                  show_default=False),
-    num_workers: int = typer.Option(None, "--num-workers", help="Data-loading processes \\[default: 4 photos, "
-                                    "0 digits (held in memory)].", rich_help_panel=_DATA, show_default=False),
-    generator: str = typer.Option(None, "--generator", help="resnet_9blocks, resnet_6blocks, unet_128, unet_256, "
-                                  "digit_resnet, digit_resnet_global, digit_resnet_grid \\[default: "
-                                  "resnet_9blocks; digit_resnet_grid for digits].",
-                                  rich_help_panel=_MODEL, show_default=False),
-    discriminator: str = typer.Option(None, "--discriminator", help="patchgan (70x70), digit_patchgan, "
-                                      "digit_global \\[default: patchgan; digit_global for digits].",
-                                      rich_help_panel=_MODEL, show_default=False),
-    ngf: int = typer.Option(None, "--ngf", help="Generator width (filters of the first layer) \\[default: 64; 8 for "
-                            "digits].", rich_help_panel=_MODEL, show_default=False),
-    ndf: int = typer.Option(None, "--ndf", help="Discriminator width \\[default: 64; 32 for digits].",
-                            rich_help_panel=_MODEL, show_default=False),
-    gan_loss: str = typer.Option("lsgan", "--gan-loss", help="lsgan, vanilla, hinge or wgan-gp.",
-                                 rich_help_panel=_MODEL),
-    lambda_cycle: float = typer.Option(None, "--lambda-cycle", help="Weight of the cycle-consistency loss "
-                                       "\\[default: 10; digits 20].", rich_help_panel=_MODEL, show_default=False),
-    lambda_identity: float = typer.Option(0.5, "--lambda-identity", help="Identity loss weight, times "
-                                          "--lambda-cycle (off when the domains' channels differ).",
-                                          rich_help_panel=_MODEL),
-    pool_size: int = typer.Option(50, "--pool-size", help="Earlier fakes kept for the discriminators.",
-                                  rich_help_panel=_MODEL),
-    cycle_noise: float = typer.Option(None, "--cycle-noise", help="Std of Gaussian noise added to each fake before "
-                                      "it is translated back in the cycle, so a generator cannot hide the "
-                                      "original in invisible detail \\[default: 0; digits 0.2].",
-                                      rich_help_panel=_MODEL, show_default=False),
-    epochs: int = typer.Option(None, "--epochs", help="Epochs at constant lr \\[default: 100; digits 1].",
-                               rich_help_panel=_SCHED, show_default=False),
-    decay_epochs: int = typer.Option(None, "--decay-epochs", help="Then epochs of linear decay to 0 "
-                                     "\\[default: 100; digits 1].", rich_help_panel=_SCHED, show_default=False),
-    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps in total.",
-                                  rich_help_panel=_SCHED, show_default=False),
-    batch_size: int = typer.Option(None, "--batch-size", "-b", help="Pairs per step (per process) "
-                                   "\\[default: 1 photos; 16 digits].", rich_help_panel=_SCHED, show_default=False),
-    lr: float = typer.Option(None, "--lr", help="Adam learning rate \\[default: 2e-4; digits 1e-3].",
-                             rich_help_panel=_SCHED, show_default=False),
-    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on capable GPUs, fp32 on CPU), fp32, "
-                                  "bf16 or fp16.", rich_help_panel=_RUN),
-    compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the networks (GPU).",
-                                 rich_help_panel=_RUN),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_RUN),
-    seed: int = typer.Option(0, "--seed", help="Random seed (weights, data order, augmentation).",
-                             rich_help_panel=_RUN),
-    run: Path = typer.Option(None, "--run", help="Run folder \\[default: runs/cyclegan/expN].", rich_help_panel=_RUN,
-                             show_default=False),
-    resume: Path = typer.Option(None, "--resume", help="Continue a run (folder or its latest.safetensors) "
-                                "exactly where it stopped.", rich_help_panel=_RUN, show_default=False),
-    config: Path = typer.Option(None, "--config", help="TOML file of option values (flags override it).",
-                                rich_help_panel=_RUN, show_default=False),
-    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout.", rich_help_panel=_RUN),
-) -> None:
-    """Train a CycleGAN (unpaired A <-> B translation) with the published recipe.
+def format_value(value: Any) -> str:
+    """An option value as --help shows it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
-    Digit data (<= 32 px, e.g. mnist-color) get small networks and a schedule sized for a laptop CPU.
-    Ctrl-C saves a checkpoint; [bold]--resume RUN[/] continues at the same step. Multi-GPU:
-    [bold]torchrun --nproc-per-node N -m ganctl train cyclegan ...[/]
 
-    Example: [bold]ganctl train cyclegan --data mnist-color[/]
-    """
-    from ganctl.training import CycleGANOptions, train_cyclegan
-    from ganctl.training.options import read_toml_options
+def default_text(recipe: type[Recipe], name: str, info: OptionInfo) -> str:
+    """``[default: X; digits preset: Y]`` from the field default and the presets that change it."""
 
-    values = dict(data=data, size=size, load_size=load_size, num_workers=num_workers, generator=generator,
-                  discriminator=discriminator, ngf=ngf, ndf=ndf, gan_loss=gan_loss, lambda_cycle=lambda_cycle,
-                  lambda_identity=lambda_identity, pool_size=pool_size, cycle_noise=cycle_noise, epochs=epochs,
-                  decay_epochs=decay_epochs,
-                  max_steps=max_steps, batch_size=batch_size, lr=lr, precision=precision, compile=compile,
-                  device=device, seed=seed)
-    options = read_toml_options(config, CycleGANOptions.names() | {"run"}) if config else {}
-    options.update(_given(ctx, values))
-    run_dir = options.pop("run", None) if run is None else run
-    data_arg = options.pop("data", None)
-    result = train_cyclegan(data_arg, run=run_dir, resume=resume, **options)
+    def shown(value: Any) -> str | None:
+        if value is None:
+            return info.derived
+        return format_value(value)
+
+    presets = list(recipe.presets.items())
+    base = recipe.options.defaults()[name]
+    first_name, first = presets[0]
+    parts = [shown(first.get(name, base))]
+    parts += [f"{preset} preset: {shown(values[name])}" for preset, values in presets[1:]
+              if name in values and values[name] != first.get(name, base)]
+    parts = [p for p in parts if p]
+    return f"[default: {'; '.join(parts)}]" if parts else ""
+
+
+def preset_help(recipe: type[Recipe]) -> str:
+    """--preset's help: the recipe's presets, and which one a run gets when none is asked for."""
+    names = list(recipe.presets)
+    text = f"Named set of defaults (each option's help shows its value): {', '.join(names)}."
+    by_kind = ", ".join(f"{kind}: {preset}" for kind, preset in recipe.presets_by_kind.items())
+    chosen = f"the one the dataset's kind calls for ({by_kind}), else {names[0]}" if by_kind else names[0]
+    return f"{text} [default: {chosen}]"
+
+
+def _option_parameter(recipe: type[Recipe], name: str, info: OptionInfo, value_type: type) -> inspect.Parameter:
+    flags = [flag_name(name)]
+    if value_type is bool:
+        flags = [f"{flag_name(name)}/--no-{name.replace('_', '-')}"]
+    if info.short:
+        flags.append(info.short)
+    text = info.help
+    if info.choices and not all(choice in text for choice in info.choices):
+        text += f" One of: {', '.join(info.choices)}."
+    text = f"{text} {default_text(recipe, name, info)}".strip()
+    option = typer.Option(*flags, help=escape(text), rich_help_panel=info.panel, show_default=False)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[Optional[value_type], option])  # noqa: UP045 (typer reads it)
+
+
+def make_command(recipe: type[Recipe]) -> Any:
+    """The ``ganctl train <recipe>`` command function, its signature generated from the recipe's options."""
+    types = recipe.options.value_types()
+    fields = sorted(recipe.options.option_info().items(), key=lambda item: PANELS.index(item[1].panel))
+    params = [_option_parameter(recipe, name, info, types[name]) for name, info in fields]
+    for name, kind, flags, text in RUN_OPTIONS:
+        text = text or preset_help(recipe)
+        option = typer.Option(*flags, help=escape(text), rich_help_panel=RUN, show_default=False)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[Optional[kind], option]))  # noqa: UP045
+
+    def command(**values: Any) -> None:
+        from ganctl.training.runner import train
+
+        run_values = {name: values.pop(name) for name, *_ in RUN_OPTIONS}
+        as_json = bool(run_values.pop("as_json"))
+        result = train(recipe.name, **run_values, **values)
+        report_training(recipe.name, result, as_json)
+
+    command.__signature__ = inspect.Signature(params)
+    command.__doc__ = paragraphs(recipe.help)
+    return command
+
+
+def report_training(kind: str, result: Any, as_json: bool) -> None:
+    """The result of a run on stdout (JSON with ``--json``); an interrupted run exits 130 with a resume hint."""
+    if result.skipped:
+        if as_json:
+            console.emit_json({"skipped": result.skipped})
+        return
     summary = {"run": str(result.run_dir), "step": result.step, "epoch": result.epoch,
                "checkpoint": str(result.checkpoint), "samples": str(result.run_dir / "samples"),
                "interrupted": result.interrupted, "seconds": round(result.seconds, 1),
-               "seconds_per_step": round(result.seconds_per_step, 4), "losses": result.losses}
-    if json_out:
+               "seconds_per_step": round(result.seconds_per_step, 4), "losses": result.losses, **result.extras}
+    if as_json:
         console.emit_json(summary)
-    if result.interrupted:
-        console.warn(f"interrupted at step {result.step}; checkpoint saved. Continue with: "
-                     f"ganctl train cyclegan --resume {result.run_dir}")
-        raise typer.Exit(130)
-    if not json_out:
+    else:
         typer.echo(f"run:        {result.run_dir}\nsamples:    {result.run_dir / 'samples'}\n"
                    f"checkpoint: {result.checkpoint}\n"
-                   f"trained {result.steps_run} steps in {result.seconds:.0f} s "
+                   + "".join(f"{key + ':':11s} {value}\n" for key, value in result.extras.items())
+                   + f"trained {result.steps_run} steps in {result.seconds:.0f} s "
                    f"({result.seconds_per_step:.3f} s/step), now at step {result.step}")
+    if result.interrupted:
+        console.warn(f"interrupted at step {result.step}; checkpoint saved. Continue with: "
+                     f"ganctl train {kind} --resume {result.run_dir}")
+        raise typer.Exit(130)
 
 
-def _register_other_trainers() -> None:
-    from ganctl.cli.classifier import classifier
-    from ganctl.cli.colorize import colorize
-    from ganctl.cli.gan import gan
-
-    app.command("colorize")(colorize)
-    app.command("gan")(gan)
-    app.command("classifier")(classifier)
-
-
-_register_other_trainers()
+for _name in list_recipes():
+    _recipe = get_recipe(_name)
+    app.command(_name, short_help=_recipe.summary)(make_command(_recipe))

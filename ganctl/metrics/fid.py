@@ -149,7 +149,8 @@ def inception_extractor(weights: str | os.PathLike | None = None, resize: str = 
 
 def digit_extractor(device: torch.device | str = "cpu") -> nn.Module:
     """Per-channel embeddings of ganctl's MNIST classifier (trained and cached on first use)."""
-    from ganctl.metrics.digits import DigitFeatures, get_classifier
+    from ganctl.metrics.classifier_cache import get_classifier
+    from ganctl.metrics.digits import DigitFeatures
 
     return DigitFeatures(get_classifier(device).model)
 

@@ -218,7 +218,7 @@ def evaluate_run(run: str | os.PathLike, *, split: str = "test", data: str | os.
     labels = meta.get("labels") or {}
     classifier = None
     if labels:
-        from ganctl.metrics.digits import get_classifier
+        from ganctl.metrics.classifier_cache import get_classifier
 
         classifier = get_classifier(torch_device).model
 

@@ -1,230 +1,274 @@
-"""CycleGAN (Zhu et al. 2017) as published, on the shared training loop.
+"""CycleGAN (Zhu et al. 2017): unpaired A <-> B translation with two generators and a cycle.
 
-Defaults follow the paper and its reference code for photos: ResNet-9 generators, 70x70 PatchGAN,
-LSGAN loss, cycle weight 10, identity 0.5 x cycle, a pool of 50 fakes, Adam(2e-4, 0.5, 0.999) constant
-for 100 epochs then linearly to 0 over 100 more, batch 1, resize 286 -> random crop 256 -> flip.
-Digit data (<= 32 px) get small nets and a CPU-sized schedule instead (see :data:`DIGIT_DEFAULTS`).
+Presets:
+
+* ``photo`` (the default): the published recipe: ResNet-9 generators, 70x70 PatchGAN, LSGAN loss, cycle
+  weight 10, identity 0.5 x cycle, a pool of 50 fakes, Adam(2e-4, 0.5, 0.999) constant for 100 epochs then
+  linearly to 0 over 100 more, batch 1, resize 286 -> random crop 256 -> flip.
+* ``digits`` (datasets of kind mnist-color / mnist-rotate): sized for 5 minutes on a 2-core CPU; see the
+  comment at :data:`PRESETS` and docs/benchmarks.md for the measurements behind each choice.
+* ``smoke``: two steps of tiny networks at 32 px, to check data and setup end to end in seconds.
 
 Step order as published: G_A and G_B update with D_A/D_B frozen, then D_A and D_B update on pooled,
-detached fakes.
+detached fakes. ``G_A`` maps A -> B (``--direction a2b``), ``G_B`` maps B -> A.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-from ganctl import console
 from ganctl.errors import OptionError
-from ganctl.models import accepts, create_model, model_spec
-from ganctl.training.context import TrainContext
-from ganctl.training.data import DatasetInfo, PairLoader, fixed_test_batch, inspect_dataset
-from ganctl.training.loop import TrainLoop, TrainResult
-from ganctl.training.losses import GAN_LOSSES, GANLoss
-from ganctl.training.options import (
-    TrainOptions,
-    check_load_size,
-    check_networks,
-    check_not_negative,
-    check_positive,
-    check_precision,
-)
-from ganctl.training.pool import ImagePool
-from ganctl.training.resuming import resume_options
-from ganctl.training.samples import save_sample_grid
-from ganctl.training.schedule import linear_decay_scheduler
+from ganctl.training.losses import GAN_LOSSES
+from ganctl.training.options import DATA, SCHEDULE, TrainOptions, option
+from ganctl.training.recipe import Recipe, register_recipe
 
-PHOTO_DEFAULTS = dict(epochs=100, decay_epochs=100, batch_size=1, size=256, generator="resnet_9blocks",
-                      discriminator="patchgan", ngf=64, ndf=64, lr=2e-4, lambda_cycle=10.0, cycle_noise=0.0,
-                      num_workers=4, log_every=50)
-# Sized for 5 minutes on a 2-core CPU; docs/benchmarks.md has the measurements behind each choice:
+
+@dataclass
+class CycleGANOptions(TrainOptions):
+    """Every option of ``ganctl train cyclegan``; field defaults are the published recipe (``photo``)."""
+
+    data: str | None = option(None, "Dataset folder (trainA/ trainB/ [testA/ testB/]) or a named dataset such as "
+                              "mnist-color (prepared on first use).", panel=DATA, short="-d")
+    size: int | None = option(256, "Training crop size.", panel=DATA, positive=True, derived="the images' size")
+    load_size: int | None = option(None, "Resize to this before the random crop.", panel=DATA, positive=True,
+                                   derived="size x 286/256 with --augment, else --size")
+    augment: bool = option(True, "Random crop (from --load-size) and horizontal flip of every training image; "
+                           "without it, images are resized to --size (and held in memory when they fit).",
+                           panel=DATA)
+    num_workers: int = option(4, "Image decoding processes (at most the CPUs available).", panel=DATA,
+                              not_negative=True, resumable=True)
+    generator: str = option("resnet_9blocks", "Generator network (a registered generator, e.g. resnet_9blocks, "
+                            "resnet_6blocks, unet_256, digit_resnet_grid).", network="generator")
+    discriminator: str = option("patchgan", "Discriminator network (e.g. patchgan: 70x70, digit_patchgan, "
+                                "digit_global).", network="discriminator")
+    ngf: int = option(64, "Generator width (filters of the first layer).", positive=True)
+    ndf: int = option(64, "Discriminator width.", positive=True)
+    gan_loss: str = option("lsgan", "Adversarial loss.", choices=GAN_LOSSES)
+    lambda_cycle: float = option(10.0, "Weight of the cycle-consistency loss.", not_negative=True)
+    lambda_identity: float = option(0.5, "Identity loss weight, times --lambda-cycle (off when the domains' "
+                                    "channels differ).", not_negative=True)
+    pool_size: int = option(50, "Earlier fakes kept for the discriminators.", not_negative=True)
+    cycle_noise: float = option(0.0, "Std of Gaussian noise added to each fake before it is translated back in "
+                                "the cycle, so a generator cannot hide the original in invisible detail.",
+                                not_negative=True)
+    epochs: int = option(100, "Epochs at constant learning rate.", panel=SCHEDULE, not_negative=True,
+                         resumable=True)
+    decay_epochs: int = option(100, "Then epochs of linear decay to 0.", panel=SCHEDULE, not_negative=True,
+                               resumable=True)
+    batch_size: int = option(1, "Pairs per step (per process).", panel=SCHEDULE, short="-b", positive=True)
+    lr: float = option(2e-4, "Adam learning rate.", panel=SCHEDULE, positive=True)
+    beta1: float = option(0.5, "Adam beta1.", panel=SCHEDULE, not_negative=True)
+
+    def check_more(self) -> None:
+        """--epochs plus --decay-epochs at least 1; --load-size not below --size."""
+        if self.epochs + self.decay_epochs <= 0:
+            raise OptionError("--epochs", "--epochs plus --decay-epochs must be at least 1")
+        if self.load_size is not None and self.size is not None and self.load_size < self.size:
+            raise OptionError("--load-size", f"{self.load_size} is smaller than --size {self.size}")
+
+
+# The digits preset is sized for 5 minutes on a 2-core CPU; docs/benchmarks.md has the measurements:
 # - a one-score discriminator (digit_global) learns "this digit in this colour" where a PatchGAN hardly does;
 # - a generator with a global branch (digit_resnet_grid) sets one colour for the whole digit, decided from
 #   a 4x4 grid of its bottleneck (where the strokes are: which digit it is);
 # - noise on the fakes inside the cycle stops G_B from hiding the colour in its gray output for G_A to read
 #   back, so G_A has to learn colour from the digit's shape (what it meets on real gray digits);
-# - cycle weight 20, lr 1e-3 and a linear-decay second epoch: colour precise enough to tell close hues apart.
-DIGIT_DEFAULTS = dict(epochs=1, decay_epochs=1, batch_size=16, generator="digit_resnet_grid",
-                      discriminator="digit_global", ngf=8, ndf=32, lr=1e-3, lambda_cycle=20.0, cycle_noise=0.2,
-                      num_workers=0, log_every=25)
-# Options that may change when a run is resumed (the rest must match the run's config).
-RESUMABLE_OVERRIDES = {"max_steps", "epochs", "decay_epochs", "device", "precision", "compile", "num_workers",
-                       "log_every"}
+# - cycle weight 20, lr 1e-3 and a linear-decay second epoch: colour precise enough to tell close hues apart;
+# - no augmentation: the digits are centred and small; they are held in memory.
+PRESETS: dict[str, dict[str, Any]] = {
+    "photo": {},
+    "digits": dict(epochs=1, decay_epochs=1, batch_size=16, size=None, augment=False, generator="digit_resnet_grid",
+                   discriminator="digit_global", ngf=8, ndf=32, lr=1e-3, lambda_cycle=20.0, cycle_noise=0.2,
+                   num_workers=0, log_every=25),
+    "smoke": dict(max_steps=2, epochs=1, decay_epochs=0, batch_size=2, size=32, augment=False,
+                  generator="digit_resnet_grid", discriminator="digit_global", ngf=4, ndf=4, num_workers=0,
+                  log_every=1, samples=2),
+}
 
 
-@dataclass
-class CycleGANOptions(TrainOptions):
-    """Every option of ``ganctl train cyclegan``; None means "the default for this data"."""
+@register_recipe
+class CycleGAN(Recipe):
+    """The CycleGAN recipe: four networks, two optimisers, two image pools, one ``train_step``."""
 
-    data: str | None = None
-    epochs: int | None = None
-    decay_epochs: int | None = None
-    max_steps: int | None = None
-    batch_size: int | None = None
-    size: int | None = None
-    load_size: int | None = None
-    generator: str | None = None
-    discriminator: str | None = None
-    ngf: int | None = None
-    ndf: int | None = None
-    gan_loss: str = "lsgan"
-    lambda_cycle: float | None = None
-    lambda_identity: float = 0.5
-    pool_size: int = 50
-    cycle_noise: float | None = None
-    lr: float | None = None
-    beta1: float = 0.5
-    precision: str = "auto"
-    compile: bool = False
-    channels_last: bool | None = None
-    device: str = "auto"
-    seed: int = 0
-    num_workers: int | None = None
-    log_every: int | None = None
-    samples: int = 8
+    name = "cyclegan"
+    summary = "CycleGAN: unpaired A <-> B translation (the published recipe; a CPU-sized digits preset)."
+    help = """Train a CycleGAN (unpaired A <-> B translation) with the published recipe.
 
-    def resolved(self, info: DatasetInfo) -> CycleGANOptions:
-        """A copy with every None filled from the photo or digit defaults, checked."""
-        base = DIGIT_DEFAULTS if info.is_digits else PHOTO_DEFAULTS
-        values = asdict(self)
-        for key, value in base.items():
-            if values.get(key) is None:
-                values[key] = value
-        if values["size"] is None:
-            values["size"] = info.native_size
-        if values["load_size"] is None:
-            values["load_size"] = values["size"] if info.is_digits else round(values["size"] * 286 / 256)
-        out = CycleGANOptions(**values)
-        out.check()
-        return out
+    Presets: photo (the published recipe, the default) and digits (small networks and a schedule sized for a
+    laptop CPU; chosen automatically for mnist-color and mnist-rotate). Ctrl-C saves a checkpoint;
+    [bold]--resume RUN[/] continues at the same step. Multi-GPU:
+    [bold]torchrun --nproc-per-node N -m ganctl train cyclegan ...[/]
 
-    def check(self) -> None:
-        """Refuse values that cannot work, naming the option."""
-        check_positive({"--batch-size": self.batch_size, "--size": self.size, "--load-size": self.load_size,
-                        "--ngf": self.ngf, "--ndf": self.ndf})
-        if self.epochs is not None and self.decay_epochs is not None and self.epochs + self.decay_epochs <= 0:
-            raise OptionError("--epochs", "--epochs plus --decay-epochs must be at least 1")
-        check_not_negative({"--epochs": self.epochs, "--decay-epochs": self.decay_epochs, "--pool-size": self.pool_size,
-                            "--cycle-noise": self.cycle_noise,
-                            "--lambda-cycle": self.lambda_cycle, "--lambda-identity": self.lambda_identity})
-        check_positive({"--max-steps": self.max_steps})
-        if self.lr is not None and not self.lr > 0:
-            raise OptionError("--lr", f"must be positive, got {self.lr}")
-        check_load_size(self.load_size, self.size)
-        if self.gan_loss not in GAN_LOSSES:
-            raise OptionError("--gan-loss", f"unknown loss {self.gan_loss!r}; use {', '.join(GAN_LOSSES)}")
-        check_precision(self.precision)
-        check_networks(self.generator, self.discriminator)
+    Example: [bold]ganctl train cyclegan --data mnist-color[/]
+    """
+    options = CycleGANOptions
+    presets = PRESETS
+    presets_by_kind = {"mnist-color": "digits", "mnist-rotate": "digits"}
+    data_kind = "unpaired"
+    data_help = "a dataset folder or a named dataset such as mnist-color"
 
+    @classmethod
+    def find_data(cls, data: str) -> Any:
+        """The dataset's A/B folders (:class:`ganctl.data.domains.DomainFolders`)."""
+        from ganctl.data.domains import inspect_domain_folders
 
-class CycleGAN:
-    """The CycleGAN recipe: four networks, two optimisers, two pools, one ``train_step``."""
+        return inspect_domain_folders(data)
 
-    kind = "cyclegan"
+    def resolve(self) -> None:
+        """Size from the images when the preset leaves it open; the load size from the size."""
+        from ganctl import console
 
-    def __init__(self, opts: CycleGANOptions, ctx: TrainContext, info: DatasetInfo, steps_per_epoch: int):
-        self.opts, self.ctx, self.info = opts, ctx, info
-        ca, cb = info.channels["A"], info.channels["B"]
-        g_extra = {"ngf": opts.ngf} if opts.ngf else {}  # explicit in the spec, so a later default can't change it
-        d_extra = {"ndf": opts.ndf} if opts.ndf else {}
-        if accepts(opts.discriminator, "image_size"):  # a one-score discriminator is built for the crop size
-            d_extra["image_size"] = opts.size
-        self.specs = {
-            "G_A": model_spec(opts.generator, in_channels=ca, out_channels=cb, **g_extra),
-            "G_B": model_spec(opts.generator, in_channels=cb, out_channels=ca, **g_extra),
-            "D_A": model_spec(opts.discriminator, in_channels=cb, **d_extra),  # judges domain B (G_A's output)
-            "D_B": model_spec(opts.discriminator, in_channels=ca, **d_extra),
-        }
-        self.networks = {k: ctx.place(create_model(**spec)) for k, spec in self.specs.items()}
+        size = self.opts.size or self.data.image_size
+        load_size = self.opts.load_size or (round(size * 286 / 256) if self.opts.augment else size)
+        if size > 2 * self.data.image_size and self.ctx.dist.is_main:
+            console.info(f"the images are {self.data.image_size} px but training runs at {size} px (upscaled); "
+                         f"--size {self.data.image_size} trains at their own size")
+        self.resolve_options(size=size, load_size=load_size)
+
+    def batches(self) -> Any:
+        """(A, B) batches: decoded once into memory without augmentation (when they fit), else read per batch."""
+        from ganctl.training.data import (
+            BatchOrder,
+            FileBatches,
+            ImageFiles,
+            MemoryBatches,
+            Preprocess,
+            UnalignedPairs,
+            decode_all,
+            fits_in_memory,
+        )
+
+        o, d, dist = self.opts, self.data, self.ctx.dist
+        files = {k: d.files[f"train{k}"] for k in ("A", "B")}
+        order = BatchOrder([len(files["A"]), len(files["B"])], o.batch_size, o.seed, dist.world_size, dist.rank)
+        channels = [d.channels["A"], d.channels["B"]]
+        if not o.augment and fits_in_memory([len(files["A"]), len(files["B"])], channels, o.size):
+            return MemoryBatches(order, [(decode_all(files[k], d.channels[k], o.size, f"train{k}"),)
+                                         for k in ("A", "B")])
+        pre = Preprocess(size=o.size, load_size=o.load_size, augment=o.augment)
+        pairs = UnalignedPairs(*(ImageFiles(files[k], d.channels[k], pre) for k in ("A", "B")))
+        return FileBatches(order, pairs, o.num_workers, pin_memory=self.ctx.device.type == "cuda")
+
+    def total_steps(self, steps_per_epoch: int) -> int:
+        """Constant then decaying epochs."""
+        return (self.opts.epochs + self.opts.decay_epochs) * steps_per_epoch
+
+    def build(self, steps_per_epoch: int) -> None:
+        """G_A, G_B, D_A, D_B; Adam for both generators and for both discriminators; linear decay; pools."""
+        from ganctl import console
+        from ganctl.models import accepts, model_spec
+        from ganctl.training.losses import GANLoss
+        from ganctl.training.pool import ImagePool
+        from ganctl.training.schedule import linear_decay_scheduler
+
+        o, ca, cb = self.opts, self.data.channels["A"], self.data.channels["B"]
+        d_extra = {"image_size": o.size} if accepts(o.discriminator, "image_size") else {}  # one-score Ds
+        self.build_networks({
+            "G_A": model_spec(o.generator, in_channels=ca, out_channels=cb, ngf=o.ngf),
+            "G_B": model_spec(o.generator, in_channels=cb, out_channels=ca, ngf=o.ngf),
+            "D_A": model_spec(o.discriminator, in_channels=cb, ndf=o.ndf, **d_extra),  # judges domain B (G_A's output)
+            "D_B": model_spec(o.discriminator, in_channels=ca, ndf=o.ndf, **d_extra),
+        })
         multiple = self.networks["G_A"].size_multiple
-        if opts.size % multiple:
-            raise OptionError("--size", f"{opts.size} is not a multiple of {multiple}, which {opts.generator} needs")
-        self.run_nets = {k: ctx.fast(net) for k, net in self.networks.items()}
-        self.use_identity = opts.lambda_identity > 0 and ca == cb
-        if opts.lambda_identity > 0 and ca != cb:
+        if o.size % multiple:
+            raise OptionError("--size", f"{o.size} is not a multiple of {multiple}, which {o.generator} needs")
+        self.check_input_size("D_A", cb, o.size, "--discriminator")
+        self.use_identity = o.lambda_identity > 0 and ca == cb
+        if o.lambda_identity > 0 and ca != cb and self.ctx.dist.is_main:
             console.info(f"identity loss off: domain A has {ca} channel(s), B has {cb}")
-        betas = (opts.beta1, 0.999)
-        self.opt_G = ctx.adam(itertools.chain(self.networks["G_A"].parameters(), self.networks["G_B"].parameters()),
-                              opts.lr, betas)
-        self.opt_D = ctx.adam(itertools.chain(self.networks["D_A"].parameters(), self.networks["D_B"].parameters()),
-                              opts.lr, betas)
-        self.optimizers = {"G": self.opt_G, "D": self.opt_D}
-        self.schedulers = {k: linear_decay_scheduler(o, opts.epochs, opts.decay_epochs, steps_per_epoch)
-                           for k, o in self.optimizers.items()}
-        rank = ctx.dist.rank
-        self.pools = {"fake_A": ImagePool(opts.pool_size, seed=opts.seed * 1000 + 2 * rank),
-                      "fake_B": ImagePool(opts.pool_size, seed=opts.seed * 1000 + 2 * rank + 1)}
-        self.gan = GANLoss(opts.gan_loss)
-        self.fixed: dict[str, torch.Tensor] | None = None
+        self.optimizers = {"G": self.adam("G_A", "G_B"), "D": self.adam("D_A", "D_B")}
+        self.schedulers = {k: linear_decay_scheduler(opt, o.epochs, o.decay_epochs, steps_per_epoch)
+                           for k, opt in self.optimizers.items()}
+        seed = o.seed * 1000 + 2 * self.ctx.dist.rank
+        self.pools = {"fake_A": ImagePool(o.pool_size, seed=seed), "fake_B": ImagePool(o.pool_size, seed=seed + 1)}
+        self.gan = GANLoss(o.gan_loss)
+        self.fixed: dict[str, Any] | None = None
 
-    # ----- the step --------------------------------------------------------------------------------
-    def _set_d_grad(self, flag: bool) -> None:
-        for name in ("D_A", "D_B"):
-            for p in self.networks[name].parameters():
-                p.requires_grad_(flag)
-
-    def _d_loss(self, netD: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        loss = self.gan.discriminator(netD(real), netD(fake))
-        gp = self.gan.gradient_penalty(netD, real, fake)
-        return loss if gp is None else loss + gp
-
-    def _noisy(self, fake: torch.Tensor) -> torch.Tensor:
+    def _noisy(self, fake: Any) -> Any:
         """``fake`` plus Gaussian noise of std ``--cycle-noise`` on its way back through the cycle."""
-        if not self.opts.cycle_noise:
-            return fake
-        return fake + self.opts.cycle_noise * torch.randn_like(fake)
+        import torch
 
-    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return fake + self.opts.cycle_noise * torch.randn_like(fake) if self.opts.cycle_noise else fake
+
+    def _d_loss(self, netD: Any, real: Any, fake: Any) -> Any:
+        loss = self.gan.discriminator(netD(real), netD(fake))
+        penalty = self.gan.gradient_penalty(netD, real, fake)
+        return loss if penalty is None else loss + penalty
+
+    def train_step(self, batch: tuple[Any, Any]) -> dict[str, Any]:
         """One published CycleGAN iteration on a batch of (A, B); returns the detached losses."""
+        import torch
+        import torch.nn.functional as F
+
         real_A, real_B = batch
         G_A, G_B, D_A, D_B = (self.run_nets[k] for k in ("G_A", "G_B", "D_A", "D_B"))
-        o, prec = self.opts, self.ctx.precision
-        self._set_d_grad(False)
-        with prec.autocast():
-            fake_B = G_A(real_A)
-            rec_A = G_B(self._noisy(fake_B))
-            fake_A = G_B(real_B)
-            rec_B = G_A(self._noisy(fake_A))
-            loss_G_A = self.gan.generator(D_A(fake_B))
-            loss_G_B = self.gan.generator(D_B(fake_A))
-            loss_cycle_A = F.l1_loss(rec_A.float(), real_A.float()) * o.lambda_cycle
-            loss_cycle_B = F.l1_loss(rec_B.float(), real_B.float()) * o.lambda_cycle
-            if self.use_identity:
-                loss_idt_A = F.l1_loss(G_A(real_B).float(), real_B.float()) * o.lambda_cycle * o.lambda_identity
-                loss_idt_B = F.l1_loss(G_B(real_A).float(), real_A.float()) * o.lambda_cycle * o.lambda_identity
-            else:
-                loss_idt_A = loss_idt_B = torch.zeros((), device=real_A.device)
-            loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
-        self.opt_G.zero_grad(set_to_none=True)
-        prec.backward(loss_G)
-        self.ctx.dist.average_gradients(self.networks["G_A"], self.networks["G_B"])
-        prec.step(self.opt_G)
+        o, prec, opt_G, opt_D = self.opts, self.ctx.precision, self.optimizers["G"], self.optimizers["D"]
+        with self.frozen("D_A", "D_B"):
+            with prec.autocast():
+                fake_B = G_A(real_A)
+                rec_A = G_B(self._noisy(fake_B))
+                fake_A = G_B(real_B)
+                rec_B = G_A(self._noisy(fake_A))
+                loss_G_A = self.gan.generator(D_A(fake_B))
+                loss_G_B = self.gan.generator(D_B(fake_A))
+                loss_cycle_A = F.l1_loss(rec_A.float(), real_A.float()) * o.lambda_cycle
+                loss_cycle_B = F.l1_loss(rec_B.float(), real_B.float()) * o.lambda_cycle
+                if self.use_identity:
+                    weight = o.lambda_cycle * o.lambda_identity
+                    loss_idt_A = F.l1_loss(G_A(real_B).float(), real_B.float()) * weight
+                    loss_idt_B = F.l1_loss(G_B(real_A).float(), real_A.float()) * weight
+                else:
+                    loss_idt_A = loss_idt_B = torch.zeros((), device=real_A.device)
+                loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
+            opt_G.zero_grad(set_to_none=True)
+            prec.backward(loss_G)
+            self.ctx.dist.average_gradients(self.networks["G_A"], self.networks["G_B"])
+            prec.step(opt_G)
 
-        self._set_d_grad(True)
-        self.opt_D.zero_grad(set_to_none=True)
+        opt_D.zero_grad(set_to_none=True)
         with prec.autocast():
             loss_D_A = self._d_loss(D_A, real_B, self.pools["fake_B"].query(fake_B))
             loss_D_B = self._d_loss(D_B, real_A, self.pools["fake_A"].query(fake_A))
         prec.backward(loss_D_A + loss_D_B)
         self.ctx.dist.average_gradients(self.networks["D_A"], self.networks["D_B"])
-        prec.step(self.opt_D)
+        prec.step(opt_D)
         prec.update()
         losses = {"loss_G": loss_G, "loss_D_A": loss_D_A, "loss_D_B": loss_D_B, "loss_cycle_A": loss_cycle_A,
                   "loss_cycle_B": loss_cycle_B, "loss_idt_A": loss_idt_A, "loss_idt_B": loss_idt_B,
                   "loss_G_A": loss_G_A, "loss_G_B": loss_G_B}
         return {k: v.detach() for k, v in losses.items()}
 
-    # ----- what the loop saves -------------------------------------------------------------------------
+    def sample_rows(self) -> list[Any]:
+        """Rows real A | fake B | rec A | real B | fake A | rec B for fixed test images."""
+        from ganctl.training.data import fixed_images
+
+        if self.fixed is None:
+            d, n, size = self.data, self.opts.samples, self.opts.size
+            self.fixed = {k: fixed_images(d.files[f"test{k}"] or d.files[f"train{k}"], d.channels[k], size, n)
+                          for k in ("A", "B")}
+            count = min(len(self.fixed["A"]), len(self.fixed["B"]))
+            self.fixed = {k: t[:count] for k, t in self.fixed.items()}
+        G_A, G_B = self.networks["G_A"], self.networks["G_B"]
+        a, b = (self.ctx.to_device(self.fixed[k]) for k in ("A", "B"))
+        with self.ctx.precision.autocast():
+            fake_b, fake_a = G_A(a), G_B(b)
+            rec_a, rec_b = G_B(fake_b), G_A(fake_a)
+        return [a, fake_b, rec_a, b, fake_a, rec_b]
+
     def model_config(self) -> dict[str, Any]:
         """The checkpoint config that ``translate`` rebuilds the generators from."""
-        return {"kind": self.kind, "networks": self.specs, "channels": dict(self.info.channels),
-                "image_size": self.opts.size, "dataset": self.info.name, "gan_loss": self.opts.gan_loss}
+        return {"kind": self.name, "networks": self.specs, "channels": dict(self.data.channels),
+                "image_size": self.opts.size, "dataset": self.data.name, "gan_loss": self.opts.gan_loss}
+
+    def describe(self) -> tuple[str, str]:
+        """What is trained on what, and the plan."""
+        o = self.opts
+        return f"cyclegan on {self.data.describe()}", f"{o.generator} + {o.discriminator}, batch {o.batch_size}"
+
+    def run_record(self) -> dict[str, Any]:
+        """The dataset folder and the domains' channels."""
+        return {"dataset": str(self.data.root), "channels": dict(self.data.channels)}
 
     def extra_state(self) -> dict[str, Any]:
         """The two image pools."""
@@ -235,78 +279,9 @@ class CycleGAN:
         for k, pool_state in (state.get("pools") or {}).items():
             self.pools[k].load_state_dict(pool_state, device=self.ctx.device)
 
-    @torch.no_grad()
-    def write_samples(self, path: Path) -> None:
-        """Rows real A | fake B | rec A | real B | fake A | rec B for fixed test images."""
-        if self.fixed is None:
-            n = self.opts.samples
-            self.fixed = {d: fixed_test_batch(self.info, d, n, self.opts.size) for d in ("A", "B")}
-            k = min(len(self.fixed["A"]), len(self.fixed["B"]))
-            self.fixed = {d: t[:k] for d, t in self.fixed.items()}
-        G_A, G_B = self.networks["G_A"], self.networks["G_B"]
-        modes = {k: n.training for k, n in self.networks.items()}
-        G_A.eval()
-        G_B.eval()
-        try:
-            a, b = (self.ctx.to_device(self.fixed[d]) for d in ("A", "B"))
-            with self.ctx.precision.autocast():
-                fake_b, fake_a = G_A(a), G_B(b)
-                rec_a, rec_b = G_B(fake_b), G_A(fake_a)
-        finally:
-            for k, n in self.networks.items():
-                n.train(modes[k])
-        save_sample_grid([a, fake_b, rec_a, b, fake_a, rec_b], path)
+    def on_resume(self, loop: Any) -> None:
+        """The decay schedule follows this run's --epochs/--decay-epochs (resume may change them)."""
+        from ganctl.training.schedule import set_linear_decay
 
-
-def train_cyclegan(data: str | Path | None = None, *, run: str | Path | None = None,
-                   resume: str | Path | None = None, runs_root: str | Path = "runs",
-                   on_step_end: Any = None, **options: Any) -> TrainResult:
-    """Train (or resume) a CycleGAN on an A/B dataset folder or named dataset; returns the result.
-
-    ``options`` are :class:`CycleGANOptions` fields (None = default for the data). With ``resume`` (a
-    run folder or its ``latest.safetensors``) the run's saved options are used, and only
-    :data:`RESUMABLE_OVERRIDES` may differ. ``on_step_end(step)`` is called after every step (tests).
-    """
-    CycleGANOptions.refuse_unknown(options, "cyclegan")
-    if resume is not None:
-        given = {"data": None if data is None else str(data), **options}
-        run_dir, ckpt, values = resume_options(resume, "cyclegan", given, RESUMABLE_OVERRIDES)
-        opts = CycleGANOptions.from_values(values)
-    else:
-        if data is None:
-            raise OptionError("--data", "is required (a dataset folder or a named dataset such as mnist-color)")
-        run_dir, ckpt, opts = None, None, CycleGANOptions(data=str(data), **options)
-        if run is not None and (Path(run) / "config.json").exists():
-            raise OptionError("--run", f"{run} already holds a run; continue it with --resume {run} "
-                              "or choose another folder")
-    opts.check()
-    ctx = TrainContext.create(opts.device, opts.precision, opts.compile, opts.channels_last)
-    try:
-        info = inspect_dataset(opts.data)
-        opts = opts.resolved(info)
-        if run_dir is None:
-            run_dir = ctx.create_run_dir("cyclegan", run, runs_root)
-        torch.manual_seed(opts.seed)
-        loader = PairLoader(info, opts.size, opts.load_size, opts.batch_size, opts.seed,
-                            num_workers=opts.num_workers, world_size=ctx.dist.world_size, rank=ctx.dist.rank,
-                            pin_memory=ctx.device.type == "cuda")
-        recipe = CycleGAN(opts, ctx, info, loader.steps_per_epoch)
-        spe = loader.steps_per_epoch
-        total = (opts.epochs + opts.decay_epochs) * spe
-        if opts.max_steps is not None:
-            total = min(total, opts.max_steps)
-        loop = TrainLoop(recipe, loader, ctx, run_dir, total, opts.log_every, on_step_end)
-        # Per-rank randomness (pools, dropout) differs between ranks; the weights were broadcast already.
-        torch.manual_seed(opts.seed + 1 + ctx.dist.rank)
-        if ckpt is not None:
-            loop.resume(ckpt)
-            console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
-        loop.record_start(
-            {"kind": "cyclegan", "options": asdict(opts), "dataset": str(info.root), "channels": info.channels,
-             "digits": info.is_digits, "steps_per_epoch": spe, "total_steps": total},
-            f"cyclegan on {info.root} ({len(info.files['trainA'])} A / {len(info.files['trainB'])} B images, "
-            f"{info.channels['A']}->{info.channels['B']} channels)",
-            f"{opts.generator} + {opts.discriminator}, batch {opts.batch_size}, {total} steps")
-        return loop.run()
-    finally:
-        ctx.dist.close()
+        for scheduler in self.schedulers.values():
+            set_linear_decay(scheduler, self.opts.epochs, self.opts.decay_epochs, loop.steps_per_epoch)

@@ -1,7 +1,7 @@
 """The training loop every trainer shares: steps, logging, progress, checkpoints, resume, Ctrl-C, NaN guard.
 
-A trainer supplies a *recipe* (its networks, optimisers, schedulers, ``train_step`` and sample grid, see
-:class:`Recipe`) and a *data source* (``steps_per_epoch`` and ``epoch(e, start)`` yielding batches). The
+A recipe (:class:`ganctl.training.recipe.Recipe`: its networks, optimisers, schedulers, ``train_step`` and
+sample grid) and a *data source* (``steps_per_epoch`` and ``epoch(e, start)`` yielding batches) go in; the
 loop owns everything else:
 
 * ``checkpoints/epoch_NNNN.safetensors`` (networks) after every epoch and ``checkpoints/latest.safetensors``
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from rich.progress import TextColumn
@@ -38,28 +38,8 @@ from ganctl.errors import CheckpointError, TrainingStopped
 from ganctl.runs import MetricsLog, write_config
 from ganctl.training.context import TrainContext
 
-
-class Recipe(Protocol):
-    """What a trainer gives the loop."""
-
-    networks: dict[str, nn.Module]  # saved in every checkpoint (the un-compiled modules)
-    optimizers: dict[str, torch.optim.Optimizer]
-    schedulers: dict[str, Any]  # stepped once per training step
-
-    def train_step(self, batch: Any) -> dict[str, torch.Tensor]:
-        """One optimisation step; returns 0-dim loss tensors (still on the device)."""
-
-    def model_config(self) -> dict[str, Any]:
-        """The checkpoint's JSON config (``kind``, ``networks`` specs, ...) without step/epoch."""
-
-    def extra_state(self) -> dict[str, Any]:
-        """Recipe state beyond networks/optimisers (e.g. image pools), for resume."""
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`extra_state`."""
-
-    def write_samples(self, path: Path) -> None:
-        """Write the fixed sample grid to ``path``."""
+if TYPE_CHECKING:
+    from ganctl.training.recipe import Recipe
 
 
 class DataSource(Protocol):
@@ -73,9 +53,9 @@ class DataSource(Protocol):
 
 @dataclass
 class TrainResult:
-    """Where a run ended and what it wrote."""
+    """Where a run ended and what it wrote (``skipped``: why nothing was trained; no run folder then)."""
 
-    run_dir: Path
+    run_dir: Path | None
     step: int
     epoch: int
     interrupted: bool = False
@@ -85,6 +65,8 @@ class TrainResult:
     seconds: float = 0.0
     steps_run: int = 0
     networks: dict[str, nn.Module] = field(default_factory=dict)
+    skipped: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # what the recipe's end-of-run hook adds to the summary
 
     @property
     def seconds_per_step(self) -> float:
@@ -308,16 +290,18 @@ class TrainLoop:
                         self.step += 1
                         self._accumulate(losses)
                         epoch_done = self.step % spe == 0
-                        if self.step % self.log_every == 0 or epoch_done or self.step == self.total_steps:
+                        logged = self.step % self.log_every == 0 or epoch_done or self.step == self.total_steps
+                        if logged:
                             now = time.perf_counter()
                             rate = (self.step - window_s) / max(now - window_t, 1e-9)
                             window_t, window_s = now, self.step
                             means = self._flush_window(rate)
                             if bar:
                                 bar.update(task, losses=self._loss_text(means))
-                            if ctx.dist.any(stop.requested, ctx.device):
-                                raise KeyboardInterrupt
-                        elif not ctx.dist.enabled and stop.requested:
+                        self.recipe.on_step_end(self)
+                        # Ranks agree on stopping only where they talk anyway (at logging steps).
+                        if (ctx.dist.any(stop.requested, ctx.device) if logged
+                                else not ctx.dist.enabled and stop.requested):
                             raise KeyboardInterrupt
                         if bar:
                             bar.advance(task)

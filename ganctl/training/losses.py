@@ -1,11 +1,16 @@
-"""Adversarial losses by name: ``lsgan`` (published CycleGAN default), ``vanilla``, ``hinge``, ``wgan-gp``."""
+"""Adversarial losses by name: ``lsgan`` (published CycleGAN default), ``vanilla``, ``hinge``, ``wgan-gp``.
+
+Importable without torch (recipes list :data:`GAN_LOSSES` in their options); the losses import it when
+they run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
 
 GAN_LOSSES = ("lsgan", "vanilla", "hinge", "wgan-gp")
 
@@ -21,6 +26,9 @@ class GANLoss:
 
     def generator(self, fake_score: torch.Tensor) -> torch.Tensor:
         """Loss of G for D's scores on fakes (G wants them judged real)."""
+        import torch
+        import torch.nn.functional as F
+
         fake_score = fake_score.float()
         if self.kind == "lsgan":
             return F.mse_loss(fake_score, torch.ones_like(fake_score))
@@ -28,22 +36,36 @@ class GANLoss:
             return F.binary_cross_entropy_with_logits(fake_score, torch.ones_like(fake_score))
         return -fake_score.mean()
 
-    def discriminator(self, real_score: torch.Tensor, fake_score: torch.Tensor) -> torch.Tensor:
-        """Loss of D for its scores on reals and (detached) fakes, halved as published for lsgan/vanilla."""
+    def discriminator_parts(self, real_score: torch.Tensor,
+                            fake_score: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(D's loss, its part on reals, its part on the detached fakes); the loss halves the sum for lsgan/vanilla."""
+        import torch
+        import torch.nn.functional as F
+
         real_score, fake_score = real_score.float(), fake_score.float()
         if self.kind == "lsgan":
-            return 0.5 * (F.mse_loss(real_score, torch.ones_like(real_score))
-                          + F.mse_loss(fake_score, torch.zeros_like(fake_score)))
-        if self.kind == "vanilla":
-            return 0.5 * (F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score))
-                          + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score)))
-        if self.kind == "hinge":
-            return F.relu(1.0 - real_score).mean() + F.relu(1.0 + fake_score).mean()
-        return fake_score.mean() - real_score.mean()
+            real = F.mse_loss(real_score, torch.ones_like(real_score))
+            fake = F.mse_loss(fake_score, torch.zeros_like(fake_score))
+        elif self.kind == "vanilla":
+            real = F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score))
+            fake = F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score))
+        elif self.kind == "hinge":
+            real, fake = F.relu(1.0 - real_score).mean(), F.relu(1.0 + fake_score).mean()
+            return real + fake, real, fake
+        else:
+            real, fake = -real_score.mean(), fake_score.mean()
+            return real + fake, real, fake
+        return 0.5 * (real + fake), real, fake  # halved as published: D learns slower than G
+
+    def discriminator(self, real_score: torch.Tensor, fake_score: torch.Tensor) -> torch.Tensor:
+        """Loss of D for its scores on reals and (detached) fakes (see :meth:`discriminator_parts`)."""
+        return self.discriminator_parts(real_score, fake_score)[0]
 
     def gradient_penalty(self, netD: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
                          fake: torch.Tensor) -> torch.Tensor | None:
         """WGAN-GP's penalty on D's gradient norm at random interpolates (None for other losses)."""
+        import torch
+
         if self.kind != "wgan-gp":
             return None
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)

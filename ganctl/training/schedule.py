@@ -29,3 +29,8 @@ class LinearDecay:
 def linear_decay_scheduler(optimizer: Optimizer, epochs: int, decay_epochs: int, steps_per_epoch: int) -> LambdaLR:
     """A LambdaLR stepping once per training step with :class:`LinearDecay`."""
     return LambdaLR(optimizer, LinearDecay(epochs, decay_epochs, steps_per_epoch))
+
+
+def set_linear_decay(scheduler: LambdaLR, epochs: int, decay_epochs: int, steps_per_epoch: int) -> None:
+    """Point a :func:`linear_decay_scheduler` at a new schedule (loading a scheduler's state restores the old one)."""
+    scheduler.lr_lambdas = [LinearDecay(epochs, decay_epochs, steps_per_epoch) for _ in scheduler.lr_lambdas]

@@ -1,0 +1,135 @@
+"""Every registered recipe, through the real ``ganctl`` app: two steps, checkpoint, step-exact resume, use.
+
+A new recipe is tested here by registering it: its ``smoke`` preset (tiny networks, two steps) runs on data
+of its ``data_kind`` made in the test (or real MNIST), and the trained model is used the way its kind is
+used (translate, generate, or the metrics that read the digit classifier).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from training_data import make_ab_dataset, make_photos, one_torch_thread  # noqa: F401
+
+from ganctl.checkpoint import load_checkpoint
+from ganctl.training import get_recipe, list_recipes
+from ganctl.training.runner import train
+
+RECIPES = list_recipes()
+
+
+@pytest.fixture(scope="module")
+def data_for(tmp_path_factory, request):
+    """``data_for(recipe)``: the ``--data`` (and options) a recipe's data kind needs."""
+    made: dict[str, dict] = {}
+
+    def make(recipe) -> dict:
+        kind = recipe.data_kind
+        if kind not in made:
+            root = tmp_path_factory.mktemp(kind)
+            if kind == "unpaired":
+                made[kind] = {"data": str(make_ab_dataset(root / "ab"))}
+            elif kind == "photos":
+                made[kind] = {"data": str(make_photos(root / "photos", 8))}
+            elif kind == "mnist":
+                made[kind] = {"data": "mnist", "source": str(request.getfixturevalue("mnist_source"))}
+            else:
+                raise AssertionError(f"no test data for data_kind {kind!r}: add a maker to tests/test_recipes.py")
+        return made[kind]
+
+    return make
+
+
+def _translates(config: dict) -> bool:
+    """True when ``ganctl translate`` serves models of this checkpoint config."""
+    from ganctl.errors import GanctlError
+    from ganctl.translate import adapter_for
+
+    try:
+        adapter_for(config, "a2b")
+    except GanctlError:
+        return False
+    return True
+
+
+def _weights(run: Path) -> dict[str, dict[str, torch.Tensor]]:
+    return load_checkpoint(run / "checkpoints" / "latest.safetensors").networks
+
+
+def test_every_recipe_is_a_train_command_with_its_options_in_help(cli):
+    listing = cli("train", "--help")
+    assert listing.exit_code == 0
+    for name in RECIPES:
+        recipe = get_recipe(name)
+        assert name in listing.output
+        assert "smoke" in recipe.presets and recipe.data_kind
+        text = cli("train", name, "--help").output
+        for option in ("--preset", "--resume", "--config", "--json", "--max-steps", "--seed", "--precision"):
+            assert option in text, (name, option)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_two_steps_checkpoint_and_step_exact_resume(name, data_for, tmp_path, cli):
+    recipe = get_recipe(name)
+    data = data_for(recipe)
+    options = {"out": str(tmp_path / "clf.safetensors")} if "out" in recipe.options.names() else {}
+    args = ["--data", data["data"], "--preset", "smoke", "--json"] + (["--source", data["source"]] if "source" in data
+                                                                     else [])
+    args += [f"--{k}={v}" for k, v in options.items()]
+    result = cli("train", name, *args, "--run", tmp_path / "straight")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["step"] == 2 and Path(summary["checkpoint"]).is_file()
+    config = json.loads((tmp_path / "straight" / "config.json").read_text())
+    assert config["kind"] == name and config["preset"] == "smoke" and "--preset" in config["preset_reason"]
+    ckpt = load_checkpoint(tmp_path / "straight" / "checkpoints" / "latest.safetensors")
+    assert ckpt.config["kind"] == name and ckpt.config["step"] == 2
+    assert set(ckpt.networks) == set(ckpt.config["networks"])
+    assert (tmp_path / "straight" / "samples" / "epoch_0001.png").is_file()
+
+    def interrupt(step: int) -> None:
+        if step == 1:
+            raise KeyboardInterrupt  # as a second Ctrl-C would: the loop saves where it stands
+
+    part = train(name, run=tmp_path / "part", preset="smoke", on_step_end=interrupt, **data,
+                 **{k: v.replace("clf", "clf_part") for k, v in options.items()})
+    assert part.interrupted and part.step == 1
+    resumed = cli("train", name, "--resume", tmp_path / "part")
+    assert resumed.exit_code == 0, resumed.output
+    straight, again = _weights(tmp_path / "straight"), _weights(tmp_path / "part")
+    for net in straight:
+        for key in straight[net]:
+            assert torch.equal(straight[net][key], again[net][key]), f"{name}: {net}.{key} differs after resume"
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_a_trained_model_is_used_as_its_kind_is(name, data_for, tmp_path, cli):
+    recipe = get_recipe(name)
+    data = data_for(recipe)
+    options = {"out": str(tmp_path / "clf.safetensors")} if "out" in recipe.options.names() else {}
+    result = train(name, run=tmp_path / "run", preset="smoke", **data, **options)
+    kind = load_checkpoint(result.checkpoint, with_state=False).config["kind"]
+    assert kind == name
+    if _translates(load_checkpoint(result.checkpoint, with_state=False).config):
+        image = tmp_path / "in.png"
+        Image.fromarray(np.full((21, 13, 3), 128, np.uint8)).save(image)  # an odd size
+        used = cli("translate", image, "--out", tmp_path / "out", "--model", tmp_path / "run")
+        assert used.exit_code == 0, used.output
+        assert Image.open(tmp_path / "out" / "in.png").size == (13, 21)
+    elif kind == "gan":
+        used = cli("generate", tmp_path / "run", "--n", "4", "--out", tmp_path / "grid.png")
+        assert used.exit_code == 0, used.output
+        assert (tmp_path / "grid.png").is_file()
+    elif kind == "classifier":
+        from ganctl.metrics.digits import load_classifier
+
+        installed = load_classifier(options["out"])
+        assert 0.0 <= installed.test_accuracy <= 1.0
+        assert installed.model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    else:
+        raise AssertionError(f"test_recipes.py does not know how a {kind} model is used: add it here")
