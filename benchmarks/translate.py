@@ -2,7 +2,7 @@
 
 Reference style = what the CycleGAN reference's test.py does per image: PIL decode in the main thread,
 ToTensor + Normalize, batch 1, fp32, ``tensor2im`` and a PNG saved with PIL's defaults. ganctl = the
-library behind ``ganctl translate`` (batched, threaded decode/encode, channels-last, bf16 where asked).
+library behind ``ganctl translate`` (batched, threaded decode/encode, channels-last, ``--precision`` as asked).
 
 The folder is ``--images`` 256x256 JPEGs of real photos, cycling through horse2zebra/testA of the test
 data (``$GANCTL_TEST_DATA``, default /work/shared/data) or, where that is missing, 256x256 crops of
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ganctl import console  # noqa: E402
 from ganctl.checkpoint import save_checkpoint  # noqa: E402
 from ganctl.models import create_model, list_models, model_spec  # noqa: E402
+from ganctl.precision import PRECISION_HELP  # noqa: E402
 from ganctl.translate import load_translator, translate_path  # noqa: E402
 
 
@@ -138,7 +139,7 @@ def main() -> None:
                         help="images for the reference loop (default: same as --images)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=1, help="interleaved repeats; the best time of each is shown")
-    parser.add_argument("--precision", default="auto", help="ganctl's --precision (auto, fp32, bf16)")
+    parser.add_argument("--precision", default="auto", help=f"ganctl's --precision: {PRECISION_HELP}")
     parser.add_argument("--num-workers", type=int, default=None)
     parser.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
                         help="ganctl's memory format (auto: channels-last on CUDA only)")

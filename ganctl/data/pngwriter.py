@@ -1,15 +1,17 @@
 """The one PNG writer (:func:`write_png`), and batches of small PNGs written by worker processes.
 
-How a PNG is written, measured by ``benchmarks/png_writer.py`` (docs/benchmarks.md, "PNG writer"): encode
-into memory with zlib level 1 and the run-length strategy (``Z_RLE``), then hand the bytes to the file with
-one ``os.write``. Against Pillow's default (level 6, saved to a path) that is about 3x faster for 256 px
-photos and 1.3x for 32 px digits, and the files are 1-3 % larger for photos, smaller for digits. Every
-level is lossless. Callers that need the file to appear atomically wrap it in :func:`ganctl.fsutil.atomic_path`.
+How a PNG is written, the fastest of the ways measured by ``benchmarks/png_writer.py`` (docs/benchmarks.md,
+"PNG writer"): encode into memory with zlib level 1 and the run-length strategy (``Z_RLE``), then hand the
+bytes to the file with one ``os.write``. Against Pillow's default (level 6, saved to a path) that is 3.2x
+faster for 256 px photos (files 2 % larger) and 1.6x for 32 px digits (files smaller); on a disk, creating
+a digit's file costs more than encoding it. Every level is lossless. Callers that need the file to appear
+whole wrap it in :func:`ganctl.fsutil.atomic_path`.
 
 The GIL, measured (and said here only): Pillow releases it while zlib compresses, so large images (photos,
-video frames) encode in parallel on threads (2 threads: 2x on 2 cores). For small images the per-image
-Python work of Pillow's PNG writer dominates and holds it: threads do not help 32 px digits at all, worker
-processes do. Hence threads beside large-image work, and :func:`write_png_jobs` processes for many small ones.
+video frames) encode in parallel on threads (2 threads: 2.2x on 2 cores). For small images the per-image
+Python work of Pillow's PNG writer dominates and holds it: 2 threads encode 32 px digits no faster than one,
+2 worker processes 1.25x faster. Hence threads beside large-image work, worker processes for many small images
+(:func:`write_png_jobs`, and translate's encoders).
 
 :func:`write_png_jobs` writes files directly (no per-file temp + rename): its callers write into a staging
 folder that is renamed into place as a whole (:mod:`ganctl.data.staging`), which makes the dataset atomic.

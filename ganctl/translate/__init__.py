@@ -17,23 +17,19 @@ The modules, in the order data flows through them (each imports only those befor
 """
 
 from ganctl.translate.adapters import ModelAdapter, adapter_for, colour_output, lightness_input, register_adapter
-from ganctl.translate.images import decode_image, encode_image
 from ganctl.translate.pipeline import Job, translate_images
-from ganctl.translate.planning import OUTPUT_FORMATS, plan_folder, translate_path
+from ganctl.translate.planning import plan_folder, translate_path
 from ganctl.translate.summary import TranslateSummary
 from ganctl.translate.translator import Translator, load_translator
 from ganctl.translate.video import translate_video
 
 __all__ = [
-    "OUTPUT_FORMATS",
     "Job",
     "ModelAdapter",
     "TranslateSummary",
     "Translator",
     "adapter_for",
     "colour_output",
-    "decode_image",
-    "encode_image",
     "lightness_input",
     "load_translator",
     "plan_folder",

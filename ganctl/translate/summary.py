@@ -30,12 +30,6 @@ class TranslateSummary:
         """Count ``name`` as skipped for ``reason``."""
         self.skipped[name] = reason
 
-    def merge(self, other: TranslateSummary) -> None:
-        """Add another summary's counts (time is measured by the caller)."""
-        self.translated += other.translated
-        self.skipped.update(other.skipped)
-        self.outputs.extend(other.outputs)
-
     def line(self, unit: str = "images") -> str:
         """The one-line summary: translated, skipped with reasons, rate."""
         text = f"translated {self.translated} {unit[:-1] if self.translated == 1 else unit}"
