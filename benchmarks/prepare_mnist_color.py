@@ -22,6 +22,7 @@ from ganctl import console
 from ganctl.data import pngwriter
 from ganctl.data.mnist import load_mnist
 from ganctl.data.mnist_color import prepare_mnist_color
+from ganctl.device import available_cpus
 
 
 def _cpu_seconds() -> float:
@@ -33,7 +34,7 @@ def _cpu_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True, help="folder with the four MNIST IDX files")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, pngwriter.default_workers()])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, available_cpus()])
     parser.add_argument("--out", default=None, help="parent of the scratch folder (removed after; default $TMPDIR)")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
@@ -45,7 +46,7 @@ def main() -> None:
     rows = []
     try:
         for workers in args.workers:
-            pngwriter.default_workers = lambda w=workers: w  # the pool size used by write_png_jobs
+            pngwriter.available_cpus = lambda w=workers: w  # the pool size used by write_png_jobs
             for rep in range(args.repeat):
                 out = scratch / f"mnist_color_w{workers}_{rep}"
                 t, cpu = time.perf_counter(), _cpu_seconds()

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganctl.device import available_cpus
+
 BATCH = 1000
 MIN_PARALLEL = 4000
 PNG_COMPRESS_LEVEL = 1
@@ -72,14 +74,6 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def default_workers() -> int:
-    """Worker processes to use: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def write_pngs(images: np.ndarray, paths: Sequence[str | os.PathLike], advance=None, workers: int | None = None) -> int:
     """Write ``images[i]`` to ``paths[i]`` as PNG (gray "L" for N x H x W, RGB for N x H x W x 3).
 
@@ -101,7 +95,7 @@ def write_png_jobs(jobs: Sequence[tuple[np.ndarray, Sequence[str | os.PathLike]]
         str_paths = [str(p) for p in paths]
         batches += [(images[i:i + BATCH], str_paths[i:i + BATCH]) for i in range(0, len(str_paths), BATCH)]
     total = sum(len(b[1]) for b in batches)
-    workers = default_workers() if workers is None else workers
+    workers = available_cpus() if workers is None else workers
     if workers <= 1 or total < MIN_PARALLEL:
         for batch in batches:
             done = _write_batch(*batch)

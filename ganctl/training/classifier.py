@@ -56,11 +56,6 @@ class Classifier(Recipe):
     data_kind = "mnist"
     data_help = "mnist"
 
-    @classmethod
-    def find_data(cls, data: str) -> Any:
-        """Only MNIST (the option's choices say so); the digits are read by :meth:`batches`."""
-        return None
-
     def batches(self) -> Any:
         """MNIST's training digits and labels in memory, in the seeded order; the test digits for later."""
         from ganctl.training.data import BatchOrder, MemoryBatches, load_digits
@@ -70,10 +65,6 @@ class Classifier(Recipe):
         self.test_set = load_digits(o.source, 28, "test", labels=True)
         order = BatchOrder([len(self.train_set[0])], o.batch_size, o.seed, dist.world_size, dist.rank)
         return MemoryBatches(order, [self.train_set])
-
-    def total_steps(self, steps_per_epoch: int) -> int:
-        """``--epochs`` passes."""
-        return self.opts.epochs * steps_per_epoch
 
     def build(self, steps_per_epoch: int) -> None:
         """The CNN, Adam, and a one-cycle schedule over the whole run."""

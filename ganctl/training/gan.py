@@ -67,11 +67,6 @@ class GAN(Recipe):
     data_kind = "mnist"
     data_help = "mnist"
 
-    @classmethod
-    def find_data(cls, data: str) -> Any:
-        """Only MNIST (the option's choices say so); the digits are read by :meth:`batches`."""
-        return None
-
     def batches(self) -> Any:
         """MNIST's training digits in memory, in the seeded order."""
         from ganctl.training.data import BatchOrder, MemoryBatches, load_digits
@@ -80,10 +75,6 @@ class GAN(Recipe):
         self.digits = load_digits(o.source, o.size)
         return MemoryBatches(BatchOrder([len(self.digits)], o.batch_size, o.seed, dist.world_size, dist.rank),
                              [(self.digits,)])
-
-    def total_steps(self, steps_per_epoch: int) -> int:
-        """``--epochs`` passes."""
-        return self.opts.epochs * steps_per_epoch
 
     def build(self, steps_per_epoch: int) -> None:
         """G and D of the chosen architecture, one Adam each, and the fixed noise of the sample grids."""

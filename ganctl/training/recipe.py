@@ -68,10 +68,10 @@ class Recipe:
     * a ``smoke`` preset: tiny networks for two steps, which checks data, setup and the whole pipeline in
       seconds (the tests run every recipe with it).
 
-    Methods a recipe implements: :meth:`find_data`, :meth:`batches`, :meth:`total_steps`, :meth:`build`,
-    :meth:`train_step`, :meth:`sample_rows`, :meth:`model_config` and :meth:`describe`; it may override
-    :meth:`resolve`, :meth:`run_record`, :meth:`extra_state` / :meth:`load_extra_state` and the hooks
-    :meth:`on_step_end`, :meth:`on_resume`, :meth:`on_finish`.
+    Methods a recipe implements: :meth:`batches`, :meth:`build`, :meth:`train_step`, :meth:`sample_rows`,
+    :meth:`model_config` and :meth:`describe`; it may override :meth:`find_data`, :meth:`resolve`,
+    :meth:`total_steps`, :meth:`run_record`, :meth:`extra_state` / :meth:`load_extra_state`,
+    :meth:`already_done` and the hooks :meth:`on_step_end`, :meth:`on_resume`, :meth:`on_finish`.
     """
 
     name: ClassVar[str]
@@ -115,8 +115,11 @@ class Recipe:
 
     @classmethod
     def find_data(cls, data: str) -> Any:
-        """A cheap look at ``--data`` (file lists, sizes, ``kind``): refuses unusable data before training."""
-        raise NotImplementedError
+        """A cheap look at ``--data`` (file lists, sizes, ``kind``) that refuses unusable data before training.
+
+        The default looks at nothing (for data the options' choices name, such as mnist).
+        """
+        return None
 
     # ----- the method ------------------------------------------------------------------------------------
     def resolve(self) -> None:
@@ -132,8 +135,8 @@ class Recipe:
         raise NotImplementedError
 
     def total_steps(self, steps_per_epoch: int) -> int:
-        """Steps of the whole schedule (before ``--max-steps``)."""
-        raise NotImplementedError
+        """Steps of the whole schedule (before ``--max-steps``); the default: ``--epochs`` passes."""
+        return self.opts.epochs * steps_per_epoch
 
     def build(self, steps_per_epoch: int) -> None:
         """Create networks (:meth:`build_networks`), optimisers, schedulers and whatever the step needs."""
