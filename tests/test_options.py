@@ -103,6 +103,10 @@ def test_a_config_file_may_name_the_preset_and_run(dataset, tmp_path):
     result = train("cyclegan", dataset, config=config)
     saved = json.loads((tmp_path / "from-file" / "config.json").read_text())
     assert result.step == 2 and saved["preset"] == "smoke" and saved["options"]["seed"] == 4
+    result = train("cyclegan", dataset, config=config, run=tmp_path / "flag", preset="digits", max_steps=1,
+                   batch_size=4)
+    saved = json.loads((tmp_path / "flag" / "config.json").read_text())  # flags win over the file
+    assert result.step == 1 and saved["preset"] == "digits" and saved["options"]["seed"] == 4
 
 
 def test_resume_with_more_epochs_follows_the_new_schedule(dataset, tmp_path):

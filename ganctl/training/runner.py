@@ -113,8 +113,9 @@ def train(kind: str, data: str | os.PathLike | None = None, *, run: str | os.Pat
     file_values: dict[str, Any] = {}
     if config is not None:
         file_values = read_toml_options(config, recipe.options.names() | {"run", "preset"}, kind)
-        run = run if run is not None else file_values.pop("run", None)
-        preset = preset if preset is not None else file_values.pop("preset", None)
+        file_run, file_preset = file_values.pop("run", None), file_values.pop("preset", None)
+        run = run if run is not None else file_run
+        preset = preset if preset is not None else file_preset
     if resume is not None:
         plan = plan_resume(recipe, resume, preset, {**file_values, **flags})
     else:
