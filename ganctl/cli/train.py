@@ -125,9 +125,10 @@ def report_training(kind: str, result: Any, as_json: bool) -> None:
     if as_json:
         console.emit_json(summary)
     else:
-        typer.echo(f"run:        {result.run_dir}\nsamples:    {result.run_dir / 'samples'}\n"
-                   f"checkpoint: {result.checkpoint}\n"
-                   + "".join(f"{key + ':':11s} {value}\n" for key, value in result.extras.items())
+        lines = {"run": result.run_dir, "samples": result.run_dir / "samples", "checkpoint": result.checkpoint,
+                 **result.extras}
+        width = max(map(len, lines)) + 1
+        typer.echo("".join(f"{key + ':':{width}s} {value}\n" for key, value in lines.items())
                    + f"trained {result.steps_run} steps in {result.seconds:.0f} s "
                    f"({result.seconds_per_step:.3f} s/step), now at step {result.step}")
     if result.interrupted:

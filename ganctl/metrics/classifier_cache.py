@@ -31,5 +31,5 @@ def get_classifier(device: torch.device | str = "cpu", source: str | os.PathLike
         console.info(f"no digit classifier in {path.parent}: training one on MNIST (once; installed for later runs)")
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".classifier-run-", dir=path.parent) as run:
-            train("classifier", source=None if source is None else str(source), run=run, device="cpu")
+            train("classifier", source=None if source is None else str(source), run=run, device="cpu", out=str(path))
     return load_classifier(path, device)

@@ -15,6 +15,9 @@ from typing import Any
 from ganctl.training.options import DATA, RUN, SCHEDULE, TrainOptions, option, redefault
 from ganctl.training.recipe import Recipe, register_recipe
 
+# Without --out, a classifier is installed as the one the digit metrics use only from this test accuracy on.
+MIN_INSTALL_ACCURACY = 0.95
+
 
 @dataclass
 class ClassifierOptions(TrainOptions):
@@ -157,7 +160,10 @@ class Classifier(Recipe):
         return None
 
     def on_finish(self, result: Any) -> None:
-        """Measure the test accuracy and install the classifier (not after an interrupted run)."""
+        """Measure the test accuracy and install the classifier (not after an interrupted run).
+
+        Without ``--out`` only a classifier good enough to judge digits replaces the metrics' one.
+        """
         from ganctl import console
         from ganctl.metrics.digits import save_trained_classifier
 
@@ -165,9 +171,14 @@ class Classifier(Recipe):
             return
         target = self.install_path(self.opts)
         accuracy = self.test_accuracy()
+        result.extras.update(test_accuracy=round(accuracy, 4))
+        if self.opts.out is None and accuracy < MIN_INSTALL_ACCURACY:
+            console.warn(f"test accuracy {accuracy:.2%} is below {MIN_INSTALL_ACCURACY:.0%}: not installed as the "
+                         f"digit metrics' classifier (the run keeps it; --out FILE installs it anywhere)")
+            return
         save_trained_classifier(self.networks["classifier"], target, accuracy, self.opts.values(),
                                 steps=result.step, seconds=result.seconds, train_images=len(self.train_set[0]),
                                 test_images=len(self.test_set[0]))
         console.info(f"digit classifier: test accuracy {accuracy:.2%} on {len(self.test_set[0])} MNIST test "
                      f"digits; installed as {target}")
-        result.extras.update(path=str(target), test_accuracy=accuracy)
+        result.extras["path"] = str(target)
