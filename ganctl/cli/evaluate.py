@@ -24,6 +24,8 @@ def _fmt(value: Any, digits: int = 4) -> str:
         return "-"
     if isinstance(value, float):
         return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+    if isinstance(value, list):
+        return " ".join(_fmt(v, 2) for v in value)
     return str(value)
 
 
@@ -112,47 +114,80 @@ def ssim(
 
 
 def run(
-    run_dir: Path = typer.Argument(..., metavar="RUN", help="A cyclegan run folder.", show_default=False),
-    split: str = typer.Option("test", "--split", help="Which split of the run's dataset: test or train."),
+    run_dir: Path = typer.Argument(..., metavar="RUN", help="A run folder of any recipe (runs/<kind>/<name>).",
+                                   show_default=False),
+    split: str = typer.Option("test", "--split", help="Which split of the run's data: test or train."),
     data: Path = typer.Option(None, "--data", show_default=False,
-                              help="The dataset folder, when it is no longer where the run's config.json says."),
-    features: str = typer.Option("auto", "--features", help="FID/KID features: auto (digits for MNIST sets, "
+                              help="The dataset folder (gan, classifier: MNIST's IDX folder), when it is no longer "
+                                   "where the run's config.json says."),
+    features: str = typer.Option("auto", "--features", help="FID/KID features: auto (digits for MNIST sets and gan, "
                                  "else inception), digits or inception."),
     weights: Path = typer.Option(None, "--weights", show_default=False, help="FID Inception weights file."),
-    limit: int = typer.Option(None, "--limit", min=2, show_default=False, help="Evaluate the first N images only."),
+    limit: int = typer.Option(None, "--limit", min=2, show_default=False,
+                              help="Evaluate the first N images only (gan: N samples against N digits)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
 ) -> None:
-    """Translate a run's test split both ways and report every metric that applies.
+    """Evaluate a training run: what is measured depends on the run's recipe.
 
-    FID/KID for both directions; digit-kept accuracy and colour accuracy for labelled digit sets
-    (mnist-color, mnist-rotate); SSIM/PSNR against the ground truth for paired sets (prepare grayscale);
-    colourfulness when the target is colour. Writes RUN/eval.json and appends a record to RUN/metrics.jsonl.
+    cyclegan: the test split translated both ways; per direction FID/KID, digit-kept and colour accuracy for
+    labelled digit sets (mnist-color, mnist-rotate), SSIM/PSNR against the ground truth for paired sets
+    (prepare grayscale), colourfulness when the target is colour.
+
+    colorize: the test photos (testB; a plain photo folder's own photos) made gray and colourised; SSIM/PSNR
+    against the true colours, colourfulness of both, FID/KID (Inception).
+
+    gan: seeded samples, as many as MNIST has test digits; FID/KID on digit features against MNIST's test
+    digits, digit_share (how often the digit classifier reads each digit 0-9) and digit_coverage_entropy (1.0:
+    every digit equally often; low: mode collapse).
+
+    classifier: test_accuracy of the run's own classifier on MNIST's test digits.
+
+    Writes RUN/eval.json and appends a record to RUN/metrics.jsonl.
 
     Example: [bold]ganctl eval run runs/cyclegan/exp --json[/]
     """
-    from ganctl.metrics.run_eval import DIRECTIONS, evaluate_run
+    from ganctl.metrics.run_eval import evaluate_run
 
     report = evaluate_run(run_dir, split=split.lower(), data=data, features=features.lower(), weights=weights,
                           batch_size=batch_size, device=device, limit=limit)
     if as_json:
         console.emit_json(report)
         return
-    from rich.table import Table
-
-    keys = list(dict.fromkeys(k for d in DIRECTIONS for k in report[d] if k != "count"))
-    table = Table(title=f"{report['run']} (step {report['step']}, {report['split']} split)")
-    table.add_column("metric")
-    for d in DIRECTIONS:
-        table.add_column(f"{d} ({report[d]['count']})", justify="right")
-    for key in keys:
-        table.add_row(key, *(_fmt(report[d].get(key)) for d in DIRECTIONS))
     from rich.console import Console
 
-    Console().print(table)
+    from ganctl.metrics.run_eval import ABOUT
+
+    typer.echo(f"{report['run']}: {report['kind']} at step {report['step']}, {report['split']} split")
+    typer.echo("; ".join(f"{key}: {report[key]}" for key in ABOUT if report.get(key) is not None))
+    Console().print(_report_table(report))
     console.info(f"written to {Path(report['run']) / 'eval.json'} and metrics.jsonl ({report['seconds']:.1f} s)")
+
+
+def _report_table(report: dict[str, Any]) -> Any:
+    """The scores of an eval run report as a table: one column per group (cyclegan's directions), else one."""
+    from rich.table import Table
+
+    from ganctl.metrics.run_eval import ABOUT, RUN_KEYS
+
+    scores = {k: v for k, v in report.items() if k not in (*RUN_KEYS, *ABOUT, "seconds")}
+    groups = {k: v for k, v in scores.items() if isinstance(v, dict)}
+    single = {k: v for k, v in scores.items() if not isinstance(v, dict)}
+    table = Table()
+    table.add_column("metric")
+    columns = [(name, f"{name} ({values.get('count', '?')})") for name, values in groups.items()] or \
+        [(None, f"value ({single['count']})" if "count" in single else "value")]
+    for _, header in columns:
+        table.add_column(header, justify="right")
+    rows = list(dict.fromkeys(k for values in groups.values() for k in values if k != "count"))
+    for key in rows:
+        table.add_row(key, *(_fmt(groups[name].get(key)) for name, _ in columns))
+    for key, value in single.items():
+        if key != "count":
+            table.add_row(key, _fmt(value), *([""] * (len(columns) - 1)))
+    return table
 
 
 for _name, _command in (("fid", fid), ("ssim", ssim), ("run", run)):

@@ -182,3 +182,10 @@ class Classifier(Recipe):
         console.info(f"digit classifier: test accuracy {accuracy:.2%} on {len(self.test_set[0])} MNIST test "
                      f"digits; installed as {target}")
         result.extras["path"] = str(target)
+
+    @classmethod
+    def evaluate(cls, run: Any) -> Any:
+        """What eval run measures: this run's classifier's accuracy on MNIST's test digits."""
+        from ganctl.metrics.eval_classifier import evaluate_classifier
+
+        return evaluate_classifier(run)

@@ -262,3 +262,10 @@ class Colorize(Recipe):
         if self.pretrain > 0 and self.steps_done == self.pretrain and \
                 not (loop.ckpt_dir / "pretrained.safetensors").exists():
             loop.save("pretrained", with_state=False)
+
+    @classmethod
+    def evaluate(cls, run: Any) -> Any:
+        """What eval run measures: test photos made gray and colourised: SSIM/PSNR, colourfulness, FID/KID."""
+        from ganctl.metrics.eval_colorize import evaluate_colorize
+
+        return evaluate_colorize(run)

@@ -285,3 +285,10 @@ class CycleGAN(Recipe):
 
         for scheduler in self.schedulers.values():
             set_linear_decay(scheduler, self.opts.epochs, self.opts.decay_epochs, loop.steps_per_epoch)
+
+    @classmethod
+    def evaluate(cls, run: Any) -> Any:
+        """What eval run measures: both directions on the test split: FID/KID, digit/colour accuracy, SSIM/PSNR."""
+        from ganctl.metrics.eval_cyclegan import evaluate_cyclegan
+
+        return evaluate_cyclegan(run)

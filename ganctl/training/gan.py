@@ -145,3 +145,10 @@ class GAN(Recipe):
     def run_record(self) -> dict[str, Any]:
         """How many digits the run learns from."""
         return {"train_images": len(self.digits)}
+
+    @classmethod
+    def evaluate(cls, run: Any) -> Any:
+        """What eval run measures: FID/KID on digit features and the share of each digit among seeded samples."""
+        from ganctl.metrics.eval_gan import evaluate_gan
+
+        return evaluate_gan(run)

@@ -21,12 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ganctl.errors import OptionError
+from ganctl.errors import GanctlError, OptionError
 from ganctl.training.options import TrainOptions, flag_name
 
 if TYPE_CHECKING:
     import torch
 
+    from ganctl.metrics.evaluation import RunScores, RunToEvaluate
     from ganctl.training.context import TrainContext
     from ganctl.training.loop import DataSource, TrainLoop, TrainResult
 
@@ -71,7 +72,8 @@ class Recipe:
     Methods a recipe implements: :meth:`batches`, :meth:`build`, :meth:`train_step`, :meth:`sample_rows`,
     :meth:`model_config` and :meth:`describe`; it may override :meth:`find_data`, :meth:`resolve`,
     :meth:`total_steps`, :meth:`run_record`, :meth:`extra_state` / :meth:`load_extra_state`,
-    :meth:`already_done` and the hooks :meth:`on_step_end`, :meth:`on_resume`, :meth:`on_finish`.
+    :meth:`already_done` and the hooks :meth:`on_step_end`, :meth:`on_resume`, :meth:`on_finish`; and
+    :meth:`evaluate` says what ``ganctl eval run`` measures on its runs.
     """
 
     name: ClassVar[str]
@@ -181,6 +183,18 @@ class Recipe:
 
         What it puts in ``result.extras`` is part of the command's summary (and its ``--json``).
         """
+
+    # ----- evaluation ------------------------------------------------------------------------------------
+    @classmethod
+    def evaluate(cls, run: RunToEvaluate) -> RunScores:
+        """What ``ganctl eval run`` measures on a run of this recipe (the options checked, the run opened).
+
+        A recipe calls its evaluation in ``ganctl.metrics`` (``eval_<name>.evaluate_<name>(run)``); the
+        report, ``eval.json`` and the ``metrics.jsonl`` record are written by
+        :func:`ganctl.metrics.run_eval.evaluate_run`. The default: runs of this recipe cannot be evaluated.
+        """
+        raise GanctlError(f"eval run cannot evaluate {cls.name} runs (the {cls.name} recipe does not say what to "
+                          "measure)")
 
     # ----- helpers for recipes ----------------------------------------------------------------------------
     def build_networks(self, specs: dict[str, dict[str, Any]]) -> None:

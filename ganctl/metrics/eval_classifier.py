@@ -1,0 +1,35 @@
+"""``eval run`` for classifier runs: the run's own classifier (its checkpoint, not the installed copy) on MNIST.
+
+* ``test_accuracy`` (``--split train``: ``train_accuracy``): the share of MNIST's digits of that split read
+  right, on the first ``--limit`` digits when given (where the run's ``--source`` says MNIST is, or ``--data``);
+  on the whole test split it is the accuracy the run printed when it finished;
+* ``count``: the digits read.
+"""
+
+from __future__ import annotations
+
+from ganctl.metrics.evaluation import RunScores, RunToEvaluate
+
+
+def evaluate_classifier(run: RunToEvaluate) -> RunScores:
+    """Evaluate a classifier run's checkpoint on MNIST's split (see the module docstring)."""
+    from ganctl.checkpoint import load_checkpoint
+    from ganctl.data.mnist import load_mnist, mnist_source_label
+    from ganctl.errors import CheckpointError
+    from ganctl.metrics.digits import evaluate_accuracy
+    from ganctl.models import create_model
+
+    ckpt = load_checkpoint(run.checkpoint, with_state=False)
+    spec = (ckpt.config.get("networks") or {}).get("classifier")
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise CheckpointError(run.checkpoint, "config has no network spec for 'classifier'")
+    model = create_model(**spec)
+    ckpt.load_into({"classifier": model})
+    source = run.mnist_source()
+    mnist = load_mnist(source)
+    images, labels = (mnist.test_images, mnist.test_labels) if run.split == "test" else \
+        (mnist.train_images, mnist.train_labels)
+    images, labels = run.first(images.unsqueeze(1)), run.first(labels)
+    accuracy = evaluate_accuracy(model.to(run.device), images.float().div(255), labels, device=run.device)
+    return RunScores({f"{run.split}_accuracy": accuracy, "count": len(labels)},
+                     images=f"MNIST {run.split} digits", dataset=mnist_source_label(source), dataset_kind="mnist")
