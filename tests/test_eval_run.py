@@ -1,4 +1,8 @@
-"""`eval run` on tiny real trained runs: colour MNIST (digit metrics) and a paired grayscale photo set."""
+"""`eval run` on tiny real trained runs: cyclegan on colour MNIST (digit metrics) and on a paired grayscale photo
+set; colorize, gan and classifier runs, each against a model whose scores are known; runs it cannot evaluate.
+
+(``tests/test_recipes.py`` evaluates the smoke run of every registered recipe through the CLI.)
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import urllib.error
 
 import pytest
 import torch
+from training_data import make_photos
 
 from ganctl import console
 from ganctl.data.grayscale import prepare_grayscale
@@ -15,10 +20,14 @@ from ganctl.data.mnist_color import prepare_mnist_color
 from ganctl.metrics import digits, fid
 from ganctl.metrics.run_eval import evaluate_run
 from ganctl.runs import MetricsLog
-from ganctl.training import train_cyclegan
+from ganctl.training import train, train_cyclegan
 
 TINY = dict(max_steps=1, ngf=8, ndf=8, batch_size=4, device="cpu", num_workers=0, samples=2, log_every=1)
 
+
+
+def _no_download(url, dst):
+    raise urllib.error.URLError("offline")  # no Inception weights: FID/KID are skipped
 
 @pytest.fixture(scope="module")
 def mnist(mnist_subset):
@@ -112,7 +121,7 @@ def test_a_perfect_translator_gets_perfect_scores(classifier, digit_run, monkeyp
 
 
 def test_eval_run_paired_photos_without_inception_weights(cli, real_data, tmp_path, monkeypatch):
-    monkeypatch.setattr(fid, "_download", lambda url, dst: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    monkeypatch.setattr(fid, "_download", _no_download)
     photos = tmp_path / "photos"
     photos.mkdir()
     for path in sorted((real_data / "flowers_128").rglob("*.jpg"))[:10]:
@@ -135,3 +144,84 @@ def test_eval_run_paired_photos_without_inception_weights(cli, real_data, tmp_pa
 
     explicit = cli("eval", "run", run, "--features", "inception")
     assert explicit.exit_code == 2 and fid.INCEPTION_FILE in explicit.output
+
+
+def _quietly(fn, *args, **kwargs):
+    quiet = console.is_quiet()
+    console.set_quiet(True)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        console.set_quiet(quiet)
+
+
+def test_a_perfect_colorizer_gets_perfect_scores(tmp_path, monkeypatch):
+    """The colorizer replaced by one that returns the true colours: SSIM 1, PSNR inf, same colourfulness."""
+    import ganctl.translate
+
+    monkeypatch.setattr(fid, "_download", _no_download)
+    photos = make_photos(tmp_path / "photos", 6)
+    run = _quietly(train, "colorize", data=str(photos), run=tmp_path / "run", preset="smoke").run_dir
+    monkeypatch.setattr(ganctl.translate, "load_translator", lambda path, direction, **kw: lambda batch: batch)
+    report = evaluate_run(run, device="cpu", write=False)
+    assert report["kind"] == "colorize" and report["count"] == 6 and "no test split" in report["images"]
+    # SSIM's variances are E[x^2] - E[x]^2 in float32: on flat colour areas that leaves ~1e-5 of 1
+    assert report["ssim"] == pytest.approx(1.0, abs=1e-4) and report["psnr"] == float("inf")
+    assert report["colourfulness_fake"] == pytest.approx(report["colourfulness_real"])
+    assert report["fid"] is None and report["features"] is None  # no Inception weights: skipped, not failed
+
+
+def test_colorize_reads_a_datasets_test_photos(tmp_path, monkeypatch):
+    monkeypatch.setattr(fid, "_download", _no_download)
+    make_photos(tmp_path / "set" / "trainB", 4)
+    make_photos(tmp_path / "set" / "testB", 3, seed=1)
+    run = _quietly(train, "colorize", data=str(tmp_path / "set"), run=tmp_path / "run", preset="smoke").run_dir
+    report = evaluate_run(run, device="cpu", write=False)
+    assert report["images"] == "testB" and report["count"] == 3 and 0 < report["psnr"] < float("inf")
+    assert evaluate_run(run, device="cpu", split="train", write=False)["count"] == 4
+
+
+def test_gan_samples_that_are_mnist_digits_score_like_mnist(classifier, mnist_source, tmp_path, monkeypatch):
+    """Samples replaced by MNIST's own test digits: FID ~0, and the digit shares are the classifier's on MNIST."""
+    import ganctl.generate
+    from ganctl.data.mnist import load_mnist
+    from ganctl.metrics.eval_gan import digit_coverage_entropy
+
+    digits.save_classifier(classifier)
+    run = _quietly(train, "gan", source=str(mnist_source), run=tmp_path / "run", preset="smoke").run_dir
+    real = load_mnist(mnist_source).test_images[:40].unsqueeze(1).float() / 255
+    monkeypatch.setattr(ganctl.generate, "sample_images", lambda net, latent, n, seed, batch: real[:n])
+    report = evaluate_run(run, device="cpu", limit=40, write=False)
+    assert report["count"] == 40 and report["features"] == "digits" and abs(report["fid"]) < 1e-2
+    wanted = torch.bincount(digits.predict_digits(classifier.model, real), minlength=10).double() / 40
+    assert report["digit_share"] == pytest.approx(wanted.tolist())
+    assert report["digit_coverage_entropy"] == pytest.approx(digit_coverage_entropy(wanted.tolist()))
+    assert digit_coverage_entropy([0.1] * 10) == pytest.approx(1.0)
+    assert digit_coverage_entropy([1.0] + [0.0] * 9) == 0.0
+
+
+def test_a_classifier_run_scores_what_training_measured(mnist_source, tmp_path):
+    run = _quietly(train, "classifier", source=str(mnist_source), run=tmp_path / "run", preset="smoke",
+                   out=str(tmp_path / "clf.safetensors")).run_dir
+    report = evaluate_run(run, device="cpu", write=False)
+    assert report["count"] == 10000
+    assert report["test_accuracy"] == digits.load_classifier(tmp_path / "clf.safetensors").test_accuracy
+
+
+def test_runs_eval_run_cannot_evaluate_are_one_line_exit_2(cli, tmp_path, monkeypatch):
+    from ganctl.checkpoint import save_checkpoint
+    from ganctl.training import Recipe, recipe
+
+    class Bare(Recipe):
+        name = "bare"
+
+    monkeypatch.setitem(recipe._RECIPES, "bare", Bare)
+    for kind, problem in (("pix2pix", "eval run evaluates runs of"), ("bare", "cannot evaluate bare runs")):
+        run = tmp_path / kind
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "config.json").write_text("{}")
+        save_checkpoint(run / "checkpoints" / "latest.safetensors", {"net": torch.nn.Linear(1, 1)},
+                        config={"kind": kind})
+        result = cli("eval", "run", run)
+        assert result.exit_code == 2 and problem in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output

@@ -1,8 +1,9 @@
 """Every registered recipe, through the real ``ganctl`` app: two steps, checkpoint, step-exact resume, use.
 
 A new recipe is tested here by registering it: its ``smoke`` preset (tiny networks, two steps) runs on data
-of its ``data_kind`` made in the test (or real MNIST), and the trained model is used the way its kind is
-used (translate, generate, or the metrics that read the digit classifier).
+of its ``data_kind`` made in the test (or real MNIST), the trained model is used the way its kind is
+used (translate, generate, or the metrics that read the digit classifier), and ``ganctl eval run`` measures
+its run.
 """
 
 from __future__ import annotations
@@ -133,3 +134,53 @@ def test_a_trained_model_is_used_as_its_kind_is(name, data_for, tmp_path, cli):
         assert installed.model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
     else:
         raise AssertionError(f"test_recipes.py does not know how a {kind} model is used: add it here")
+
+
+# What eval run reports at least, per recipe (a recipe not listed here must report some score).
+EVAL_SCORES = {
+    "cyclegan": {"a2b_count", "a2b_fid", "a2b_kid_mean", "a2b_kid_std", "b2a_count", "b2a_fid"},
+    "colorize": {"count", "fid", "kid_mean", "kid_std", "ssim", "ssim_std", "psnr", "psnr_std",
+                 "colourfulness_fake", "colourfulness_real"},
+    "gan": {"count", "fid", "kid_mean", "kid_std", "digit_share", "digit_coverage_entropy"},
+    "classifier": {"count", "test_accuracy"},
+}
+
+
+@pytest.fixture(scope="module")
+def digit_judge(mnist_subset, quick_classifier):
+    """A barely trained digit classifier (5 steps), installed by the tests that read digits: nothing trains the
+    full one."""
+    return quick_classifier(mnist_subset(640, 100), max_steps=5)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_every_recipe_run_is_evaluated_by_eval_run(name, data_for, tmp_path, cli, monkeypatch, request):
+    from ganctl.metrics import digits, fid
+    from ganctl.metrics.run_eval import ABOUT, RUN_KEYS, flat_scores
+    from ganctl.runs import MetricsLog
+
+    monkeypatch.setattr(fid, "_download", lambda url, dst: (_ for _ in ()).throw(OSError("offline")))
+    recipe = get_recipe(name)
+    data = data_for(recipe)
+    if recipe.data_kind == "mnist":
+        digits.save_classifier(request.getfixturevalue("digit_judge"))
+    options = {"out": str(tmp_path / "clf.safetensors")} if "out" in recipe.options.names() else {}
+    run = train(name, run=tmp_path / "run", preset="smoke", **data, **options).run_dir
+
+    result = cli("eval", "run", run, "--json", "--limit", "8", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {k: report[k] for k in ("kind", "step", "split")} == {"kind": name, "step": 2, "split": "test"}
+    assert set(ABOUT) <= set(report) and isinstance(report["images"], str)
+    scores = {k: v for k, v in report.items() if k not in (*RUN_KEYS, *ABOUT, "seconds")}
+    flat = flat_scores(scores)
+    assert flat and EVAL_SCORES.get(name, set()) <= set(flat), sorted(flat)
+    assert all(v <= 8 for k, v in flat.items() if k.endswith("count"))
+    saved = json.loads((run / "eval.json").read_text())
+    assert set(saved) == set(report) and saved["kind"] == name
+    record = MetricsLog(run / "metrics.jsonl").read()[-1]
+    assert record["kind"] == "eval" and record["step"] == 2 and set(flat) <= set(record)
+
+    table = cli("eval", "run", run, "--limit", "8", "--device", "cpu")
+    assert table.exit_code == 0, table.output
+    assert f"{name} at step 2" in table.stdout and all(k in table.stdout for k in scores if k != "count")
