@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import typer
 
 from ganctl import console
+from ganctl.cli.helptext import paragraphs
 
 _PERF = "Performance"
 
@@ -27,11 +27,6 @@ def _fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, list):
         return " ".join(_fmt(v, 2) for v in value)
     return str(value)
-
-
-def _paragraphs(doc: str | None) -> str:
-    """A docstring as help text: paragraphs kept, line breaks inside a paragraph joined (rich keeps them)."""
-    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc or "").split("\n\n"))
 
 
 def fid(
@@ -191,4 +186,4 @@ def _report_table(report: dict[str, Any]) -> Any:
 
 
 for _name, _command in (("fid", fid), ("ssim", ssim), ("run", run)):
-    app.command(_name, help=_paragraphs(_command.__doc__))(_command)
+    app.command(_name, help=paragraphs(_command.__doc__))(_command)
