@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganctl.errors import OptionError
+from ganctl.training.conditional import LOSS_KEYS, conditional_discriminator, conditional_gan_step, unet_for_size
 from ganctl.training.options import DATA, SCHEDULE, TrainOptions, option
 from ganctl.training.recipe import Recipe, register_recipe
-
-# The generator for a --size: the largest U-Net whose size multiple divides it.
-UNET_BY_MULTIPLE = ((256, "unet_256"), (128, "unet_128"), (64, "unet_64"), (32, "unet_32"))
 
 
 @dataclass
@@ -104,7 +102,7 @@ class Colorize(Recipe):
         o = self.opts
         native = self.data.image_size if o.size is None else None
         size = o.size or (native if native % 32 == 0 else 256)
-        generator = o.generator or next((name for m, name in UNET_BY_MULTIPLE if size % m == 0), None)
+        generator = o.generator or unet_for_size(size)
         if generator is None:
             raise OptionError("--size", f"{size} is not a multiple of 32, which the U-Nets need")
         pretrain_epochs = 5 if o.pretrain_epochs is None and o.pretrain_steps is None else o.pretrain_epochs
@@ -138,7 +136,7 @@ class Colorize(Recipe):
         self.pretrain = self.pretrain_steps(steps_per_epoch)
         self.build_networks({
             "G": model_spec(o.generator, in_channels=1, out_channels=2, ngf=o.ngf),
-            "D": model_spec(o.discriminator, in_channels=3, ndf=o.ndf, n_layers=o.n_layers, norm="batch"),
+            "D": conditional_discriminator(o.discriminator, 3, o.ndf, o.n_layers),
         })
         multiple = self.networks["G"].size_multiple
         if o.size % multiple:
@@ -154,54 +152,31 @@ class Colorize(Recipe):
         return self.steps_done < self.pretrain
 
     def train_step(self, batch: Any) -> dict[str, Any]:
-        """One step of the current stage on a batch of colour images in [-1, 1]; returns detached losses."""
+        """One step of the current stage on a batch of colour images in [-1, 1]; returns detached losses.
+
+        The GAN stage is pix2pix's step (:func:`ganctl.training.conditional.conditional_gan_step`) on (L, ab).
+        """
         import torch
         import torch.nn.functional as F
 
         from ganctl.color import rgb_to_lab_normalized
 
-        G, D = self.run_nets["G"], self.run_nets["D"]
-        prec, opt_G, opt_D = self.ctx.precision, self.optimizers["G"], self.optimizers["D"]
         with torch.no_grad():  # the gray input is made here, on the device, in fp32
             light, ab = rgb_to_lab_normalized((batch.float() + 1) / 2)
         self.steps_done += 1
-        if self.steps_done <= self.pretrain:
-            with prec.autocast():
-                loss_l1 = F.l1_loss(G(light).float(), ab)
-            opt_G.zero_grad(set_to_none=True)
-            prec.backward(loss_l1)
-            self.ctx.dist.average_gradients(self.networks["G"])
-            prec.step(opt_G)
-            prec.update()
-            zero = torch.zeros((), device=batch.device)
-            return {"loss_G": loss_l1.detach(), "loss_G_GAN": zero, "loss_G_L1": loss_l1.detach(), "loss_D": zero,
-                    "loss_D_real": zero, "loss_D_fake": zero}
-
+        if self.steps_done > self.pretrain:
+            return conditional_gan_step(self, light, ab, self.opts.lambda_l1)
+        prec, opt_G = self.ctx.precision, self.optimizers["G"]
         with prec.autocast():
-            fake_ab = G(light)
-        opt_D.zero_grad(set_to_none=True)
-        with prec.autocast():
-            # Fakes before reals, as colorize runs have always been trained: D's batch-norm statistics follow the order.
-            pred_fake = D(torch.cat([light, fake_ab.detach()], 1))
-            pred_real = D(torch.cat([light, ab], 1))
-            loss_D, loss_D_real, loss_D_fake = self.gan.discriminator_parts(pred_real, pred_fake)
-        prec.backward(loss_D)
-        self.ctx.dist.average_gradients(self.networks["D"])
-        prec.step(opt_D)
-
-        with self.frozen("D"):
-            opt_G.zero_grad(set_to_none=True)
-            with prec.autocast():
-                loss_G_GAN = self.gan.generator(D(torch.cat([light, fake_ab], 1)))
-                loss_l1 = F.l1_loss(fake_ab.float(), ab)
-                loss_G = loss_G_GAN + self.opts.lambda_l1 * loss_l1
-            prec.backward(loss_G)
-            self.ctx.dist.average_gradients(self.networks["G"])
-            prec.step(opt_G)
-            prec.update()
-        losses = {"loss_G": loss_G, "loss_G_GAN": loss_G_GAN, "loss_G_L1": loss_l1, "loss_D": loss_D,
-                  "loss_D_real": loss_D_real, "loss_D_fake": loss_D_fake}
-        return {k: v.detach() for k, v in losses.items()}
+            loss_l1 = F.l1_loss(self.run_nets["G"](light).float(), ab)
+        opt_G.zero_grad(set_to_none=True)
+        prec.backward(loss_l1)
+        self.ctx.dist.average_gradients(self.networks["G"])
+        prec.step(opt_G)
+        prec.update()
+        zero = torch.zeros((), device=batch.device)
+        values = (loss_l1.detach(), zero, loss_l1.detach(), zero, zero, zero)
+        return dict(zip(LOSS_KEYS, values))
 
     def sample_rows(self) -> list[Any]:
         """Rows gray input | colorized | true colours for fixed images (test images where there are some)."""
