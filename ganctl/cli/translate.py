@@ -37,6 +37,10 @@ def translate(
     size: str = typer.Option("keep", "--size", help="keep, or resize the shorter side to N pixels first."),
     strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first unreadable or non-image file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace output files that exist already."),
+    eval_mode: bool = typer.Option(False, "--eval-mode", help="For generators with batch norm or dropout (pix2pix, "
+                                   "colorize, U-Net CycleGANs): eval mode, running statistics and no dropout. "
+                                   "Default: as the papers test them, dropout on (seeded: the same output every "
+                                   "run) and batch norm on each image's own statistics."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
@@ -62,7 +66,7 @@ def translate(
     summary = translate_path(
         input, out, model, direction=direction.lower(), device=device, precision=precision,
         batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(), size=_parse_size(size),
-        overwrite=overwrite, strict=strict,
+        overwrite=overwrite, strict=strict, eval_mode=eval_mode,
     )
     unit = "frames" if input.is_file() and is_video_path(input, gif_as_video=True) else "images"
     console.info(summary.line(unit))

@@ -72,10 +72,11 @@ def plan_folder(folder: Path, out: Path, fmt: str = "png",
 def translate_path(input: str | os.PathLike, out: str | os.PathLike, model: str | os.PathLike | Translator, *,
                    direction: str = "a2b", device: str = "auto", precision: str = "auto", batch_size: int = 16,
                    num_workers: int | None = None, fmt: str = "png", size: int | None = None,
-                   overwrite: bool = False, strict: bool = False) -> TranslateSummary:
+                   overwrite: bool = False, strict: bool = False, eval_mode: bool = False) -> TranslateSummary:
     """Translate an image, a folder (tree mirrored under ``out``) or a video into ``out``.
 
-    ``model`` is a run folder, a ``.safetensors`` checkpoint or a ready :class:`Translator`.
+    ``model`` is a run folder, a ``.safetensors`` checkpoint or a ready :class:`Translator`; ``eval_mode``:
+    batch norm with running statistics and no dropout (see :mod:`ganctl.translate.test_mode`).
     """
     src, out = Path(input), Path(out)
     if not src.exists():
@@ -85,8 +86,10 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike, model: str 
         raise OutputError(out, "is a file; --out must be a folder")
     if size is not None and size < 1:
         raise OptionError("--size", "must be a positive number of pixels (or keep)")
-    translator = model if isinstance(model, Translator) else load_translator(model, direction, device, precision)
-    summary = TranslateSummary(device=str(translator.device), precision=translator.precision_name)
+    translator = model if isinstance(model, Translator) else load_translator(model, direction, device, precision,
+                                                                             eval_mode=eval_mode)
+    summary = TranslateSummary(device=str(translator.device), precision=translator.precision_name,
+                               test_mode=translator.test_mode)
     start = time.perf_counter()
     if src.is_file() and is_video_path(src, gif_as_video=True):
         target = out / (src.stem + src.suffix.lower())

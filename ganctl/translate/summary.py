@@ -19,6 +19,7 @@ class TranslateSummary:
     seconds: float = 0.0
     device: str = "cpu"
     precision: str = "fp32"
+    test_mode: str | None = None  # "reference" or "eval" for generators with batch norm or dropout
     outputs: list[Path] = field(default_factory=list)
 
     @property
@@ -37,8 +38,9 @@ class TranslateSummary:
             reasons = Counter(_reason_key(r) for r in self.skipped.values())
             detail = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
             text += f", skipped {len(self.skipped)} ({detail})"
+        mode = f", {self.test_mode} test mode" if self.test_mode else ""
         return text + f" in {self.seconds:.1f} s, {self.images_per_second:.1f} {unit}/s on {self.device} " \
-                      f"({self.precision})"
+                      f"({self.precision}{mode})"
 
 
 def _reason_key(reason: str) -> str:

@@ -3,11 +3,14 @@
 For each batch: pinned memory and non-blocking copies on CUDA, inference mode, autocast at the precision
 ``--precision`` resolves to (:mod:`ganctl.precision`), reflect padding to the generator's ``size_multiple``
 and cropping back, and overlapping tiles for images too large to run whole (found up front by a pixel
-budget, or after an out-of-memory error, which halves the budget and retries).
+budget, or after an out-of-memory error, which halves the budget and retries). A generator with batch norm
+or dropout runs as the pix2pix reference tests it unless asked for eval mode (:mod:`.test_mode`); each tile
+of a tiled image is then normalised with its own statistics.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Sequence
@@ -24,6 +27,7 @@ from ganctl.errors import CheckpointError, GanctlError
 from ganctl.models import create_model
 from ganctl.precision import autocast_dtype, resolve_precision
 from ganctl.translate.adapters import ModelAdapter, adapter_for
+from ganctl.translate.test_mode import EVAL, REFERENCE, TEST_MODES, has_test_statistics, use_reference_test_mode
 
 # Below this many pixels per forward pass, an out-of-memory error is not worth another split.
 _MIN_PASS_PIXELS = 128 * 128
@@ -55,13 +59,23 @@ def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
 
 
 class Translator:
-    """A generator ready to translate batches of equal-sized uint8 images (H x W or H x W x C arrays)."""
+    """A generator ready to translate batches of equal-sized uint8 images (H x W or H x W x C arrays).
+
+    ``test_mode``: ``reference`` (dropout on, batch norm on each image's own statistics, as the pix2pix
+    reference tests) or ``eval`` (running statistics, no dropout); see :mod:`ganctl.translate.test_mode`.
+    :attr:`test_mode` is None for a network without batch norm or dropout (both give the same).
+    """
 
     def __init__(self, network: torch.nn.Module, adapter: ModelAdapter, device: str | torch.device = "auto",
                  precision: str = "auto", max_pixels: int | None = None, tile_size: int = 1024, overlap: int = 64,
-                 channels_last: bool | None = None):
+                 channels_last: bool | None = None, test_mode: str = REFERENCE):
+        if test_mode not in TEST_MODES:
+            raise ValueError(f"test_mode must be one of {TEST_MODES}, got {test_mode!r}")
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.adapter = adapter
+        self.test_mode = test_mode if has_test_statistics(network) else None
+        if self.test_mode == REFERENCE:
+            network = use_reference_test_mode(copy.deepcopy(network))
         self.precision_name = resolve_precision(precision, self.device)
         self.autocast_dtype = autocast_dtype(self.precision_name)
         self.multiple = int(getattr(network, "size_multiple", 1) or 1)
@@ -159,8 +173,11 @@ class Translator:
 
 
 def load_translator(model: str | os.PathLike, direction: str = "a2b", device: str = "auto",
-                    precision: str = "auto", **kwargs: Any) -> Translator:
-    """A :class:`Translator` for a run folder or ``.safetensors`` checkpoint, rebuilt from its own config."""
+                    precision: str = "auto", eval_mode: bool = False, **kwargs: Any) -> Translator:
+    """A :class:`Translator` for a run folder or ``.safetensors`` checkpoint, rebuilt from its own config.
+
+    ``eval_mode``: batch norm with running statistics and no dropout, instead of the reference's test mode.
+    """
     path = resolve_checkpoint_path(model)
     ck = load_checkpoint(path, with_state=False)
     adapter = adapter_for(ck.config, direction)
@@ -172,4 +189,5 @@ def load_translator(model: str | os.PathLike, direction: str = "a2b", device: st
         ck.load_into({adapter.network: net})
     except RuntimeError as exc:
         raise CheckpointError(path, f"weights do not fit network {spec['name']!r} ({exc})") from None
-    return Translator(net, adapter, device=device, precision=precision, **kwargs)
+    return Translator(net, adapter, device=device, precision=precision, test_mode=EVAL if eval_mode else REFERENCE,
+                      **kwargs)
