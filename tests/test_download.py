@@ -324,3 +324,44 @@ def test_flowers_named_dataset_downloads_and_pairs(cli, server, monkeypatch):
     colour = sorted(p.relative_to(folder / "trainB") for p in (folder / "trainB").rglob("*.png"))
     assert gray == colour and gray
     assert not list((raw_dir("flowers")).glob(".flowers-*"))  # the extraction folder is gone
+
+
+def side_by_side_png(left, right, width: int = 16, height: int = 8) -> bytes:
+    """One A|B image: the left half coloured ``left``, the right half ``right`` (``width`` may be odd)."""
+    img = Image.new("RGB", (width, height), left)
+    img.paste(Image.new("RGB", (width - width // 2, height), right), (width // 2, 0))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_pix2pix_download_splits_side_by_side_pairs_into_a_and_b(cli, server, monkeypatch, tmp_path):
+    members = {f"facades/{split}/{i}.png": side_by_side_png((10 * i, 0, 0), (0, 0, 10 * i + 5))
+               for split, n in (("train", 3), ("val", 2), ("test", 2)) for i in range(1, n + 1)}
+    members["facades/train/odd.png"] = side_by_side_png((1, 1, 1), (2, 2, 2), width=15)
+    server.files["/p2p/facades.tar.gz"] = tar_bytes(members)
+    server.files["/p2p/maps.tar.gz"] = tar_bytes({f"maps/{split}/{i}.png": side_by_side_png((i, 0, 0), (0, i, 0))
+                                                  for split in ("train", "val") for i in range(2)})
+    server.files["/p2p/night2day.tar.gz"] = tar_bytes({"night2day/train/1.png": b"x"}, symlinks={"link": "/etc"})
+    monkeypatch.setenv("GANCTL_PIX2PIX_URL", server.url("/p2p"))
+    result = cli("prepare", "download", "facades")
+    assert result.exit_code == 0, result.output
+    folder = datasets_dir() / "facades"
+    meta = read_dataset_meta(folder)
+    assert meta["kind"] == "pix2pix-download" and meta["paired"] and meta["source"].endswith("/p2p/facades.tar.gz")
+    assert meta["counts"] == {"trainA": 3, "trainB": 3, "testA": 2, "testB": 2}
+    assert meta["splits"] == {"test": "testA/ testB/", "train": "trainA/ trainB/", "val": "valA/ valB/"}
+    assert len(meta["skipped"]) == 1 and "odd.png" in meta["skipped"][0] and "even width" in meta["skipped"][0]
+    a = np.asarray(Image.open(folder / "trainA" / "2.png"))
+    b = np.asarray(Image.open(folder / "trainB" / "2.png"))
+    assert a.shape == b.shape == (8, 8, 3) and (a == (20, 0, 0)).all() and (b == (0, 0, 25)).all()
+    assert sorted(p.name for p in (folder / "valB").iterdir()) == ["1.png", "2.png"]
+    assert not (raw_dir("pix2pix") / "facades.tar.gz").exists()
+
+    assert cli("prepare", "download", "maps", "--out", tmp_path / "maps").exit_code == 0
+    assert read_dataset_meta(tmp_path / "maps")["counts"] == {"trainA": 2, "trainB": 2, "testA": 2, "testB": 2}
+    assert "unsafe archive member" in one_line_error(cli("prepare", "download", "night2day", "--out",
+                                                         tmp_path / "n2d"))
+    assert not (tmp_path / "n2d").exists()
+    line = one_line_error(cli("prepare", "download", "cityscapes"))
+    assert "licence" in line and "cityscapes-dataset.com" in line

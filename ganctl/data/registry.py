@@ -15,7 +15,8 @@ Contract (other modules rely on it):
 
 - ``list_datasets() -> list[NamedDataset]`` and ``DATASETS`` (by name): ``mnist-color``, ``mnist-rotate``,
   ``mnist`` (gray digits, single domain: trainA/testA), ``cifar10`` and ``flowers`` (A = gray, B = colour,
-  paired), and the public CycleGAN sets (:data:`ganctl.data.cyclegan_download.CYCLEGAN_DATASETS`).
+  paired), the public CycleGAN sets (:data:`ganctl.data.cyclegan_download.CYCLEGAN_DATASETS`) and the public
+  pix2pix sets (:data:`ganctl.data.pix2pix_download.PIX2PIX_DATASETS`, paired A/B folders).
 - ``prepare_named(name, out=None, overwrite=False)`` makes one (``ganctl prepare download NAME``).
 """
 
@@ -27,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganctl import console
-from ganctl.data.cyclegan_download import CYCLEGAN_DATASETS, NOT_REDISTRIBUTABLE, cyclegan_url, download_cyclegan
+from ganctl.data.archive_dataset import CITYSCAPES_SOURCE, NOT_REDISTRIBUTABLE
+from ganctl.data.cyclegan_download import CYCLEGAN_DATASETS, cyclegan_url, download_cyclegan
+from ganctl.data.pix2pix_download import PIX2PIX_DATASETS, download_pix2pix, pix2pix_url
 from ganctl.data.prepared import PreparedDataset, default_out
 from ganctl.errors import InputError, OptionError
 
@@ -74,9 +77,9 @@ def _flowers(out: Path, overwrite: bool) -> PreparedDataset:
     return prepare_flowers(out=out, overwrite=overwrite)
 
 
-def _cyclegan(name: str) -> Callable[[Path, bool], PreparedDataset]:
+def _download(download: Callable[..., PreparedDataset], name: str) -> Callable[[Path, bool], PreparedDataset]:
     def prepare(out: Path, overwrite: bool) -> PreparedDataset:
-        return download_cyclegan(name, out=out, overwrite=overwrite)
+        return download(name, out=out, overwrite=overwrite)
 
     return prepare
 
@@ -99,9 +102,11 @@ def _build() -> dict[str, NamedDataset]:
                     FLOWERS_URL, "3,670 photos", _flowers),
     ]
     for name, (description, size) in CYCLEGAN_DATASETS.items():
-        source = "https://www.cityscapes-dataset.com (register; download by hand)" if name in NOT_REDISTRIBUTABLE \
-            else cyclegan_url(name)
-        entries.append(NamedDataset(name, "cyclegan", description, source, size, _cyclegan(name)))
+        entries.append(NamedDataset(name, "cyclegan", description, cyclegan_url(name), size,
+                                    _download(download_cyclegan, name)))
+    for name, (description, size) in PIX2PIX_DATASETS.items():
+        source = CITYSCAPES_SOURCE if name in NOT_REDISTRIBUTABLE else pix2pix_url(name)
+        entries.append(NamedDataset(name, "pix2pix", description, source, size, _download(download_pix2pix, name)))
     return {e.name: e for e in entries}
 
 
