@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganctl.errors import OptionError
-from ganctl.training.conditional import LOSS_KEYS, conditional_discriminator, conditional_gan_step, unet_for_size
+from ganctl.training.conditional import (
+    LOSS_KEYS,
+    TEST_MODE,
+    TEST_MODE_NOTE,
+    conditional_discriminator,
+    conditional_gan_step,
+    unet_for_size,
+)
 from ganctl.training.options import DATA, SCHEDULE, TrainOptions, option
 from ganctl.training.recipe import Recipe, register_recipe
 
@@ -198,7 +205,7 @@ class Colorize(Recipe):
 
         return {"kind": self.name, "networks": self.specs, "image_size": self.opts.size, "color_space": "lab",
                 "ab_scale": AB_SCALE, "channels": {"A": 1, "B": 3}, "dataset": self.data.name,
-                "pretrain_steps": self.pretrain, "lambda_l1": self.opts.lambda_l1}
+                "pretrain_steps": self.pretrain, "lambda_l1": self.opts.lambda_l1, "test_mode": TEST_MODE}
 
     def describe(self) -> tuple[str, str]:
         """What is trained on what, and the plan."""
@@ -207,9 +214,9 @@ class Colorize(Recipe):
                 f"{o.generator} + {o.discriminator}, batch {o.batch_size}, the first {self.pretrain} steps L1 only")
 
     def run_record(self) -> dict[str, Any]:
-        """The dataset folder, its size and the pre-training length."""
+        """The dataset folder, its size, the pre-training length and how translate runs the U-Net."""
         return {"dataset": str(self.data.root), "train_images": len(self.data.train),
-                "pretrain_steps": self.pretrain}
+                "pretrain_steps": self.pretrain, "test_mode": TEST_MODE_NOTE}
 
     def extra_state(self) -> dict[str, Any]:
         """The recipe's own step counter (it decides the stage)."""

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 # The generator for a training size: the largest U-Net whose size multiple divides it.
 UNET_BY_MULTIPLE = ((256, "unet_256"), (128, "unet_128"), (64, "unet_64"), (32, "unet_32"))
 
+# How translate and eval run use the U-Nets of these recipes (ganctl.translate.test_mode), as runs record it.
+TEST_MODE = "reference"
+TEST_MODE_NOTE = ("reference: dropout on, batch norm on each image's own statistics, as the papers test "
+                  "(translate --eval-mode: running statistics, no dropout)")
+
 # The loss records of a conditional-GAN step, main one first (colorize's pre-training steps use the same keys).
 LOSS_KEYS = ("loss_G", "loss_G_GAN", "loss_G_L1", "loss_D", "loss_D_real", "loss_D_fake")
 
