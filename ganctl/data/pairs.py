@@ -25,6 +25,7 @@ from PIL import Image
 from ganctl.data.dataset_meta import read_dataset_meta
 from ganctl.data.domains import is_gray_file
 from ganctl.data.imageio import list_images, open_image
+from ganctl.data.pix2pix_download import PIX2PIX_DATASETS
 from ganctl.data.registry import resolve_dataset
 from ganctl.data.side_by_side import check_even_width, open_side_by_side
 from ganctl.errors import InputError
@@ -130,9 +131,11 @@ def _folder_pairs(root: Path) -> PairedImages:
         n_a, n_b = len(list_images(root / "trainA")), len(list_images(root / "trainB"))
         if not n_a or not n_b:
             raise InputError(root / ("trainA" if not n_a else "trainB"), "contains no images")
+        hint = "for unpaired data use ganctl train cyclegan"
+        if meta.get("kind") == "cyclegan-download" and meta.get("name") in PIX2PIX_DATASETS:
+            hint = f"ganctl prepare download {meta['name']} --overwrite fetches the paired version of this set"
         raise InputError(root, f"has no pairs: none of the {n_a} images in trainA/ has a partner of the same name "
-                               f"among the {n_b} in trainB/ (pix2pix learns from paired images; for unpaired data "
-                               "use ganctl train cyclegan)")
+                               f"among the {n_b} in trainB/ (pix2pix learns from paired images; {hint})")
     test = match_by_name(root / "testA", root / "testB")
     channels = {"A": _channels([p.a for p in train.pairs]), "B": _channels([p.b for p in train.pairs])}
     for d, c in (meta.get("channels") or {}).items():
