@@ -216,7 +216,7 @@ def test_runs_eval_run_cannot_evaluate_are_one_line_exit_2(cli, tmp_path, monkey
         name = "bare"
 
     monkeypatch.setitem(recipe._RECIPES, "bare", Bare)
-    for kind, problem in (("pix2pix", "eval run evaluates runs of"), ("bare", "cannot evaluate bare runs")):
+    for kind, problem in (("vid2vid", "eval run evaluates runs of"), ("bare", "cannot evaluate bare runs")):
         run = tmp_path / kind
         (run / "checkpoints").mkdir(parents=True)
         (run / "config.json").write_text("{}")

@@ -71,7 +71,7 @@ def test_checkpoint_config_contract(straight):
     assert config["kind"] == "cyclegan" and config["step"] == 6 and config["epoch"] == 2
     assert config["channels"] == {"A": 1, "B": 3} and config["image_size"] == 16
     assert config["networks"]["G_A"] == {"name": "digit_resnet_grid", "kwargs": {"in_channels": 1, "out_channels": 3,
-                                                                         "ngf": 4}}
+                                                                         "ngf": 4, "norm": "instance"}}
     assert config["networks"]["D_A"]["kwargs"]["in_channels"] == 3  # D_A judges domain B
     from ganctl.models import create_model
 

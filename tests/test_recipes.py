@@ -35,6 +35,8 @@ def data_for(tmp_path_factory, request):
             root = tmp_path_factory.mktemp(kind)
             if kind == "unpaired":
                 made[kind] = {"data": str(make_ab_dataset(root / "ab"))}
+            elif kind == "paired":  # trainA/x.png <-> trainB/x.png: a square and the disc at its centre
+                made[kind] = {"data": str(make_ab_dataset(root / "pairs"))}
             elif kind == "photos":
                 made[kind] = {"data": str(make_photos(root / "photos", 8))}
             elif kind == "mnist":
@@ -143,6 +145,8 @@ EVAL_SCORES = {
                  "colourfulness_fake", "colourfulness_real"},
     "gan": {"count", "fid", "kid_mean", "kid_std", "digit_share", "digit_coverage_entropy"},
     "classifier": {"count", "test_accuracy"},
+    "pix2pix": {"count", "fid", "kid_mean", "kid_std", "ssim", "ssim_std", "psnr", "psnr_std", "l1",
+                "colourfulness_fake", "colourfulness_real"},
 }
 
 

@@ -163,3 +163,17 @@ def test_ddp_two_gloo_processes_stay_in_sync(dataset, tmp_path):
     config = json.loads((tmp_path / "ddp" / "config.json").read_text())
     assert config["world_size"] == 2 and config["steps_per_epoch"] == 3
     assert load_checkpoint(tmp_path / "ddp" / "checkpoints" / "latest.safetensors").config["step"] == 3
+
+
+def test_a_unet_generator_is_built_as_the_reference_cyclegan_builds_it(dataset, tmp_path):
+    """--generator unet_*: instance norm and no dropout (pix2pix's batch norm and dropout are not CycleGAN's)."""
+    result = train_cyclegan(dataset, run=tmp_path / "unet", generator="unet_32", size=32, ngf=4, ndf=4, batch_size=4,
+                            max_steps=1, num_workers=0, samples=2)
+    spec = load_checkpoint(result.checkpoint, with_state=False).config["networks"]["G_A"]
+    assert spec["kwargs"]["norm"] == "instance" and spec["kwargs"]["dropout"] == 0.0
+    G = create_model(**spec)
+    kinds = {type(m).__name__ for m in G.modules()}
+    assert "InstanceNorm2d" in kinds and not {"BatchNorm2d", "Dropout"} & kinds
+    with pytest.raises(Exception, match="--dropout.*no dropout layers"):
+        train_cyclegan(dataset, run=tmp_path / "bad", preset="digits", dropout=0.5, batch_size=4, max_steps=1)
+

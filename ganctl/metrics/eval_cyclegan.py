@@ -100,8 +100,11 @@ def _paired_scores(fakes: list[torch.Tensor], src_names: list[str], target: Load
     return pair_scores(refs, outs, names)
 
 
-def evaluate_cyclegan(run: RunToEvaluate) -> RunScores:
-    """Evaluate a cyclegan run on its dataset's split, both directions (see the module docstring)."""
+def evaluate_cyclegan(run: RunToEvaluate, directions: tuple[str, ...] = tuple(DIRECTIONS)) -> RunScores:
+    """Evaluate a cyclegan run on its dataset's split, both directions (see the module docstring).
+
+    One-sided models (cut) are evaluated the same way in the ``a2b`` direction only.
+    """
     from ganctl.data.dataset_meta import read_dataset_meta
     from ganctl.translate import load_translator
 
@@ -109,7 +112,7 @@ def evaluate_cyclegan(run: RunToEvaluate) -> RunScores:
     meta = read_dataset_meta(root) or {}
     channels = {d: int(c) for d, c in (run.model_config.get("channels") or {"A": 3, "B": 3}).items()}
     kind = str(meta.get("kind") or "")
-    digits = kind.startswith("mnist") or bool(run.config.get("digits"))
+    digits = kind.startswith("mnist") or run.config.get("preset") == "digits" or bool(run.config.get("digits"))
     feature_name = run.feature_name("digits" if digits else "inception")
     split = run.split
 
@@ -128,7 +131,8 @@ def evaluate_cyclegan(run: RunToEvaluate) -> RunScores:
         classifier = get_classifier(run.device).model
 
     results: dict[str, Any] = {}
-    for direction, (src, dst) in DIRECTIONS.items():
+    for direction in directions:
+        src, dst = DIRECTIONS[direction]
         translator = load_translator(run.checkpoint, direction, device=str(run.device), precision="fp32")
         source, target = domains[src], domains[dst]
         fakes = translate_all(translator, source.images, run.batch_size, f"{split}{src} ({direction})")
@@ -149,5 +153,6 @@ def evaluate_cyclegan(run: RunToEvaluate) -> RunScores:
             res["colourfulness_fake"] = mean_colourfulness(fakes)
             res["colourfulness_real"] = mean_colourfulness(target.images)
         results[direction] = res
-    return RunScores(results, images=f"{split}A <-> {split}B", dataset=str(root), dataset_kind=kind or None,
+    images = f"{split}A <-> {split}B" if len(directions) == 2 else f"{split}A -> {split}B"
+    return RunScores(results, images=images, dataset=str(root), dataset_kind=kind or None,
                      features=feature_name if distance is not None else None)

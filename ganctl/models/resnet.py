@@ -52,14 +52,17 @@ class ResnetGenerator(nn.Module):
             norm_layer(norm, ngf),
             nn.ReLU(True),
         ]
+        taps = [0]  # the padded input
         channels = ngf
         for _ in range(n_downsampling):
+            taps.append(len(encoder))  # each downsampling convolution's output
             encoder += [
                 nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=bias),
                 norm_layer(norm, channels * 2),
                 nn.ReLU(True),
             ]
             channels *= 2
+        taps += [len(encoder), len(encoder) + min(4, n_blocks - 1)]  # the first and the fifth residual block
         encoder += [ResnetBlock(channels, norm, dropout) for _ in range(n_blocks)]
         decoder: list[nn.Module] = []
         for _ in range(n_downsampling):
@@ -73,11 +76,25 @@ class ResnetGenerator(nn.Module):
         self.encoder = nn.Sequential(*encoder)
         self.decoder = nn.Sequential(*decoder)
         self.size_multiple = 2**n_downsampling
+        # Where CUT's PatchNCE reads the encoder: the layers CUT's reference taps (0, 4, 8, 12, 16 of its
+        # network: the input, the downsampling convolutions, the first and fifth residual block).
+        self.feature_layers = tuple(sorted(set(taps)))
         init_weights(self)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The bottleneck feature map (after the residual blocks)."""
         return self.encoder(x)
+
+    def encode_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The feature maps of :attr:`feature_layers`, in order (the encoder stops after the last one)."""
+        features = []
+        for i, layer in enumerate(self.encoder):
+            x = layer(x)
+            if i in self.feature_layers:
+                features.append(x)
+                if len(features) == len(self.feature_layers):
+                    break
+        return features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))

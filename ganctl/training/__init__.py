@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ganctl.training import classifier, colorize, cyclegan, gan  # noqa: F401  (each registers its recipe)
+from ganctl.training import classifier, colorize, cut, cyclegan, gan, pix2pix  # noqa: F401  (each registers its recipe)
 from ganctl.training.recipe import Recipe, get_recipe, list_recipes, register_recipe
 
 _LAZY = {"train": "runner", "train_cyclegan": "runner", "train_colorize": "runner", "train_gan": "runner",

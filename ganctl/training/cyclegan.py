@@ -21,7 +21,9 @@ from typing import Any
 from ganctl.errors import OptionError
 from ganctl.training.losses import GAN_LOSSES
 from ganctl.training.options import DATA, SCHEDULE, TrainOptions, option
-from ganctl.training.recipe import Recipe, register_recipe
+from ganctl.training.recipe import LinearDecayRecipe, register_recipe
+
+NORMS = ("instance", "batch", "none")
 
 
 @dataclass
@@ -44,6 +46,10 @@ class CycleGANOptions(TrainOptions):
                                 "digit_global).", network="discriminator")
     ngf: int = option(64, "Generator width (filters of the first layer).", positive=True)
     ndf: int = option(64, "Discriminator width.", positive=True)
+    norm: str = option("instance", "The generator's normalisation (as published for every generator, U-Nets "
+                       "included).", choices=NORMS)
+    dropout: float = option(0.0, "The generator's dropout rate, where it has dropout layers (published: none).",
+                            not_negative=True)
     gan_loss: str = option("lsgan", "Adversarial loss.", choices=GAN_LOSSES)
     lambda_cycle: float = option(10.0, "Weight of the cycle-consistency loss.", not_negative=True)
     lambda_identity: float = option(0.5, "Identity loss weight, times --lambda-cycle (off when the domains' "
@@ -88,7 +94,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 @register_recipe
-class CycleGAN(Recipe):
+class CycleGAN(LinearDecayRecipe):
     """The CycleGAN recipe: four networks, two optimisers, two image pools, one ``train_step``."""
 
     name = "cyclegan"
@@ -128,31 +134,11 @@ class CycleGAN(Recipe):
 
     def batches(self) -> Any:
         """(A, B) batches: decoded once into memory without augmentation (when they fit), else read per batch."""
-        from ganctl.training.data import (
-            BatchOrder,
-            FileBatches,
-            ImageFiles,
-            MemoryBatches,
-            Preprocess,
-            UnalignedPairs,
-            decode_all,
-            fits_in_memory,
-        )
+        from ganctl.training.data import unpaired_batches
 
-        o, d, dist = self.opts, self.data, self.ctx.dist
-        files = {k: d.files[f"train{k}"] for k in ("A", "B")}
-        order = BatchOrder([len(files["A"]), len(files["B"])], o.batch_size, o.seed, dist.world_size, dist.rank)
-        channels = [d.channels["A"], d.channels["B"]]
-        if not o.augment and fits_in_memory([len(files["A"]), len(files["B"])], channels, o.size):
-            return MemoryBatches(order, [(decode_all(files[k], d.channels[k], o.size, f"train{k}"),)
-                                         for k in ("A", "B")])
-        pre = Preprocess(size=o.size, load_size=o.load_size, augment=o.augment)
-        pairs = UnalignedPairs(*(ImageFiles(files[k], d.channels[k], pre) for k in ("A", "B")))
-        return FileBatches(order, pairs, o.num_workers, pin_memory=self.ctx.device.type == "cuda")
-
-    def total_steps(self, steps_per_epoch: int) -> int:
-        """Constant then decaying epochs."""
-        return (self.opts.epochs + self.opts.decay_epochs) * steps_per_epoch
+        dist = self.ctx.dist
+        return unpaired_batches(self.data, self.data.channels, self.opts, dist.world_size, dist.rank,
+                                pin_memory=self.ctx.device.type == "cuda")
 
     def build(self, steps_per_epoch: int) -> None:
         """G_A, G_B, D_A, D_B; Adam for both generators and for both discriminators; linear decay; pools."""
@@ -160,13 +146,16 @@ class CycleGAN(Recipe):
         from ganctl.models import accepts, model_spec
         from ganctl.training.losses import GANLoss
         from ganctl.training.pool import ImagePool
-        from ganctl.training.schedule import linear_decay_scheduler
 
         o, ca, cb = self.opts, self.data.channels["A"], self.data.channels["B"]
         d_extra = {"image_size": o.size} if accepts(o.discriminator, "image_size") else {}  # one-score Ds
+        # Said explicitly where the generator takes them: U-Nets default to pix2pix's batch norm and dropout.
+        g_extra = {k: v for k, v in (("norm", o.norm), ("dropout", o.dropout)) if accepts(o.generator, k)}
+        if o.dropout and "dropout" not in g_extra:
+            raise OptionError("--dropout", f"{o.generator} has no dropout layers")
         self.build_networks({
-            "G_A": model_spec(o.generator, in_channels=ca, out_channels=cb, ngf=o.ngf),
-            "G_B": model_spec(o.generator, in_channels=cb, out_channels=ca, ngf=o.ngf),
+            "G_A": model_spec(o.generator, in_channels=ca, out_channels=cb, ngf=o.ngf, **g_extra),
+            "G_B": model_spec(o.generator, in_channels=cb, out_channels=ca, ngf=o.ngf, **g_extra),
             "D_A": model_spec(o.discriminator, in_channels=cb, ndf=o.ndf, **d_extra),  # judges domain B (G_A's output)
             "D_B": model_spec(o.discriminator, in_channels=ca, ndf=o.ndf, **d_extra),
         })
@@ -178,8 +167,7 @@ class CycleGAN(Recipe):
         if o.lambda_identity > 0 and ca != cb and self.ctx.dist.is_main:
             console.info(f"identity loss off: domain A has {ca} channel(s), B has {cb}")
         self.optimizers = {"G": self.adam("G_A", "G_B"), "D": self.adam("D_A", "D_B")}
-        self.schedulers = {k: linear_decay_scheduler(opt, o.epochs, o.decay_epochs, steps_per_epoch)
-                           for k, opt in self.optimizers.items()}
+        self.schedulers = self.decaying(steps_per_epoch)
         seed = o.seed * 1000 + 2 * self.ctx.dist.rank
         self.pools = {"fake_A": ImagePool(o.pool_size, seed=seed), "fake_B": ImagePool(o.pool_size, seed=seed + 1)}
         self.gan = GANLoss(o.gan_loss)
@@ -241,14 +229,10 @@ class CycleGAN(Recipe):
 
     def sample_rows(self) -> list[Any]:
         """Rows real A | fake B | rec A | real B | fake A | rec B for fixed test images."""
-        from ganctl.training.data import fixed_images
+        from ganctl.training.data import fixed_test_images
 
         if self.fixed is None:
-            d, n, size = self.data, self.opts.samples, self.opts.size
-            self.fixed = {k: fixed_images(d.files[f"test{k}"] or d.files[f"train{k}"], d.channels[k], size, n)
-                          for k in ("A", "B")}
-            count = min(len(self.fixed["A"]), len(self.fixed["B"]))
-            self.fixed = {k: t[:count] for k, t in self.fixed.items()}
+            self.fixed = fixed_test_images(self.data, self.data.channels, self.opts.size, self.opts.samples)
         G_A, G_B = self.networks["G_A"], self.networks["G_B"]
         a, b = (self.ctx.to_device(self.fixed[k]) for k in ("A", "B"))
         with self.ctx.precision.autocast():
@@ -278,13 +262,6 @@ class CycleGAN(Recipe):
         """Restore the image pools onto the training device."""
         for k, pool_state in (state.get("pools") or {}).items():
             self.pools[k].load_state_dict(pool_state, device=self.ctx.device)
-
-    def on_resume(self, loop: Any) -> None:
-        """The decay schedule follows this run's --epochs/--decay-epochs (resume may change them)."""
-        from ganctl.training.schedule import set_linear_decay
-
-        for scheduler in self.schedulers.values():
-            set_linear_decay(scheduler, self.opts.epochs, self.opts.decay_epochs, loop.steps_per_epoch)
 
     @classmethod
     def evaluate(cls, run: Any) -> Any:

@@ -262,3 +262,81 @@ def load_digits(source: str | os.PathLike | None, size: int, split: str = "train
         return images
     return images, (mnist.train_labels if split == "train" else mnist.test_labels).long()
 
+
+
+def unpaired_batches(folders: Any, channels: dict[str, int], opts: Any, world_size: int = 1, rank: int = 0,
+                     pin_memory: bool = False) -> MemoryBatches | FileBatches:
+    """(A, B) batches of an A/B dataset (:class:`ganctl.data.domains.DomainFolders`) for unpaired recipes.
+
+    ``channels`` per domain (1 or 3) may differ from the files'; ``opts`` gives ``size``, ``load_size``,
+    ``augment``, ``batch_size``, ``seed`` and ``num_workers``. Without augmentation the images are decoded once
+    into memory when they fit; otherwise workers read them per batch.
+    """
+    files = {k: folders.files[f"train{k}"] for k in ("A", "B")}
+    counts = [len(files["A"]), len(files["B"])]
+    order = BatchOrder(counts, opts.batch_size, opts.seed, world_size, rank)
+    if not opts.augment and fits_in_memory(counts, [channels["A"], channels["B"]], opts.size):
+        return MemoryBatches(order, [(decode_all(files[k], channels[k], opts.size, f"train{k}"),) for k in ("A", "B")])
+    pre = Preprocess(size=opts.size, load_size=opts.load_size, augment=opts.augment)
+    pairs = UnalignedPairs(*(ImageFiles(files[k], channels[k], pre) for k in ("A", "B")))
+    return FileBatches(order, pairs, opts.num_workers, pin_memory=pin_memory)
+
+
+def fixed_test_images(folders: Any, channels: dict[str, int], size: int, count: int) -> dict[str, torch.Tensor]:
+    """The sample grids' fixed images: up to ``count`` test images per domain (train images without a test split),
+    as many of A as of B."""
+    fixed = {k: fixed_images(folders.files[f"test{k}"] or folders.files[f"train{k}"], channels[k], size, count)
+             for k in ("A", "B")}
+    common = min(len(fixed["A"]), len(fixed["B"]))
+    return {k: t[:common] for k, t in fixed.items()}
+
+
+class AlignedPairs(Dataset):
+    """Item ``(index, seed)``: pair ``index`` as (input, target), the same resize, crop and flip on both images.
+
+    ``pairs`` are :class:`ganctl.data.pairs.ImagePair` (two files, or one side-by-side file); ``swap`` makes B
+    the input (``--direction BtoA``); ``channels`` are (input, target) channels. Both images go through
+    :class:`Preprocess` with one seed, so they draw the same crop and flip. An unreadable pair is reported once
+    and the next one used.
+    """
+
+    def __init__(self, pairs: Sequence[Any], channels: tuple[int, int], pre: Preprocess, swap: bool = False):
+        self.pairs, self.channels, self.pre, self.swap = list(pairs), channels, pre, swap
+        self._reported: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def load(self, index: int, rng_seed: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pair ``index`` (or the next readable one) as two C x S x S tensors in [-1, 1]."""
+        from ganctl.data.pairs import open_pair
+
+        for k in range(len(self.pairs)):
+            i = (index + k) % len(self.pairs)
+            try:
+                images = open_pair(self.pairs[i])
+            except ImageReadError as exc:
+                if i not in self._reported:
+                    self._reported.add(i)
+                    console.warn(f"{exc} (skipped)")
+                continue
+            if self.swap:
+                images = images[::-1]
+            out = []
+            for img, channels in zip(images, self.channels):
+                rng = None if rng_seed is None else random.Random(rng_seed)
+                out.append(pil_to_tensor(self.pre.apply(to_mode(img, "L" if channels == 1 else "RGB"), rng)) * 2 - 1)
+            return out[0], out[1]
+        raise InputError(self.pairs[0].a.parent, "no pair in this folder can be read")
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, seed = item
+        return self.load(index, seed)
+
+
+def fixed_pairs(pairs: Sequence[Any], channels: tuple[int, int], size: int, count: int,
+                swap: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``count`` readable pairs resized to ``size``, as (inputs, targets): the fixed batch of sample grids."""
+    reader = AlignedPairs(pairs, channels, Preprocess(size=size, load_size=size, augment=False), swap)
+    loaded = [reader.load(i, None) for i in range(min(count, len(pairs)))]
+    return torch.stack([a for a, _ in loaded]), torch.stack([b for _, b in loaded])

@@ -1,4 +1,5 @@
-"""Adversarial losses by name: ``lsgan`` (published CycleGAN default), ``vanilla``, ``hinge``, ``wgan-gp``.
+"""Losses: adversarial ones by name (``lsgan``, the published CycleGAN default; ``vanilla``, ``hinge``,
+``wgan-gp``) and CUT's PatchNCE.
 
 Importable without torch (recipes list :data:`GAN_LOSSES` in their options); the losses import it when
 they run.
@@ -74,3 +75,25 @@ class GANLoss:
         (grad,) = torch.autograd.grad(score.float().sum(), mixed, create_graph=True)
         norm = grad.float().flatten(1).norm(2, dim=1)
         return self.gp_weight * ((norm - 1.0) ** 2).mean()
+
+
+def patch_nce_loss(query: torch.Tensor, key: torch.Tensor, batch_size: int, temperature: float) -> torch.Tensor:
+    """PatchNCE (CUT, Park et al. 2020): each query patch must pick out its own key patch.
+
+    ``query`` and ``key`` are N*P x D projections (L2-normalised, rows grouped by image, row i of both at the
+    same location); the negatives of a patch are the other P - 1 key patches of the same image. Cross-entropy
+    over (positive, negatives) / ``temperature``, averaged; the keys get no gradient.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    key = key.detach()
+    positive = (query * key).sum(dim=1, keepdim=True)  # N*P x 1
+    q = query.view(batch_size, -1, query.shape[1])
+    k = key.view(batch_size, -1, key.shape[1])
+    patches = q.shape[1]
+    negatives = torch.bmm(q, k.transpose(1, 2))  # N x P x P; the diagonal holds the positives
+    diagonal = torch.eye(patches, device=query.device, dtype=torch.bool)[None]
+    negatives = negatives.masked_fill(diagonal, -10.0).view(-1, patches)
+    logits = torch.cat([positive, negatives], dim=1) / temperature
+    return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=query.device))

@@ -261,3 +261,28 @@ class Recipe:
             for k, net in self.networks.items():
                 net.train(modes[k])
         save_sample_grid(rows, path)
+
+
+class LinearDecayRecipe(Recipe):
+    """A recipe on CycleGAN's schedule: ``--epochs`` at a constant learning rate, then ``--decay-epochs`` of
+    linear decay to 0 (its options have both)."""
+
+    def total_steps(self, steps_per_epoch: int) -> int:
+        """Constant then decaying epochs."""
+        return (self.opts.epochs + self.opts.decay_epochs) * steps_per_epoch
+
+    def decaying(self, steps_per_epoch: int) -> dict[str, Any]:
+        """One linear-decay scheduler per optimiser (call once the optimisers exist)."""
+        from ganctl.training.schedule import linear_decay_scheduler
+
+        return {k: linear_decay_scheduler(opt, self.opts.epochs, self.opts.decay_epochs, steps_per_epoch)
+                for k, opt in self.optimizers.items()}
+
+    def on_resume(self, loop: TrainLoop) -> None:
+        """The decay follows this run's --epochs/--decay-epochs (resume may change them; a loaded scheduler
+        state would bring back the old ones)."""
+        from ganctl.training.schedule import set_linear_decay
+
+        for scheduler in self.schedulers.values():
+            set_linear_decay(scheduler, self.opts.epochs, self.opts.decay_epochs, loop.steps_per_epoch)
+

@@ -102,3 +102,28 @@ def colorize_adapter(config: dict[str, Any], direction: str) -> ModelAdapter:
     if space != "lab":
         raise OptionError("--model", f"colorize model in colour space {space!r}; this ganctl knows only 'lab'")
     return ModelAdapter(network="G", in_mode="RGB", out_channels=3, prepare=lightness_input, finish=colour_output)
+
+
+@register_adapter("cut")
+def cut_adapter(config: dict[str, Any], direction: str) -> ModelAdapter:
+    """CUT / FastCUT: one-sided, ``G`` maps A -> B (images in [-1, 1]); there is no B -> A generator."""
+    if direction != "a2b":
+        raise OptionError("--direction", "a cut model is one-sided: it translates A -> B only (a2b)")
+    channels = config.get("channels") or {}
+    return ModelAdapter(network="G", in_mode=_mode_for(int(channels.get("A", 3))),
+                        out_channels=int(channels.get("B", 3)), prepare=lambda x: x * 2 - 1,
+                        finish=lambda _x, y: (y + 1) * 0.5)
+
+
+@register_adapter("pix2pix")
+def pix2pix_adapter(config: dict[str, Any], direction: str) -> ModelAdapter:
+    """pix2pix: ``G`` maps the input side to the target side it was trained on (``direction`` AtoB or BtoA)."""
+    trained = config.get("direction", "AtoB")
+    if direction != "a2b":
+        raise OptionError("--direction", f"a pix2pix model translates one way only, the way it was trained "
+                                         f"({trained}): use a2b, or train one with the other --direction")
+    channels = config.get("channels") or {}
+    src, dst = ("A", "B") if trained == "AtoB" else ("B", "A")
+    return ModelAdapter(network="G", in_mode=_mode_for(int(channels.get(src, 3))),
+                        out_channels=int(channels.get(dst, 3)), prepare=lambda x: x * 2 - 1,
+                        finish=lambda _x, y: (y + 1) * 0.5)
