@@ -179,6 +179,10 @@ def test_colorize_reads_a_datasets_test_photos(tmp_path, monkeypatch):
     report = evaluate_run(run, device="cpu", write=False)
     assert report["images"] == "testB" and report["count"] == 3 and 0 < report["psnr"] < float("inf")
     assert evaluate_run(run, device="cpu", split="train", write=False)["count"] == 4
+    # the U-Net has batch norm and dropout: the reference test mode by default, eval mode when asked
+    in_eval_mode = evaluate_run(run, device="cpu", eval_mode=True, write=False)
+    assert report["eval_mode"] is False and in_eval_mode["eval_mode"] is True
+    assert in_eval_mode["psnr"] != report["psnr"]
 
 
 def test_gan_samples_that_are_mnist_digits_score_like_mnist(classifier, mnist_source, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from ganctl import console
-from ganctl.cli.helptext import paragraphs
+from ganctl.cli.helptext import EVAL_MODE_HELP, paragraphs
 
 _PERF = "Performance"
 
@@ -120,6 +120,7 @@ def run(
     weights: Path = typer.Option(None, "--weights", show_default=False, help="FID Inception weights file."),
     limit: int = typer.Option(None, "--limit", min=2, show_default=False,
                               help="Evaluate the first N images only (gan: N samples against N digits)."),
+    eval_mode: bool = typer.Option(False, "--eval-mode", help=EVAL_MODE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
@@ -147,7 +148,7 @@ def run(
     from ganctl.metrics.run_eval import evaluate_run
 
     report = evaluate_run(run_dir, split=split.lower(), data=data, features=features.lower(), weights=weights,
-                          batch_size=batch_size, device=device, limit=limit)
+                          batch_size=batch_size, device=device, limit=limit, eval_mode=eval_mode)
     if as_json:
         console.emit_json(report)
         return

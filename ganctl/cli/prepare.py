@@ -110,7 +110,7 @@ def download(
     out: Path | None = typer.Option(None, "--out", "-o", help=_OUT_HELP, show_default=False),
     overwrite: bool = typer.Option(False, "--overwrite", help=_OVERWRITE_HELP),
 ) -> None:
-    """Download a public dataset: the CycleGAN sets, mnist, cifar10 (resumable, checksummed, safe unzip).
+    """Download a public dataset: the CycleGAN and pix2pix sets, mnist, cifar10 (resumable, checksummed, safe unzip).
 
     Example: [bold]ganctl prepare download horse2zebra[/]
     """

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl import console
+from ganctl.cli.helptext import EVAL_MODE_HELP
 from ganctl.data.formats import is_video_path
 from ganctl.errors import InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
@@ -37,10 +38,7 @@ def translate(
     size: str = typer.Option("keep", "--size", help="keep, or resize the shorter side to N pixels first."),
     strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first unreadable or non-image file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace output files that exist already."),
-    eval_mode: bool = typer.Option(False, "--eval-mode", help="For generators with batch norm or dropout (pix2pix, "
-                                   "colorize, U-Net CycleGANs): eval mode, running statistics and no dropout. "
-                                   "Default: as the papers test them, dropout on (seeded: the same output every "
-                                   "run) and batch norm on each image's own statistics."),
+    eval_mode: bool = typer.Option(False, "--eval-mode", help=EVAL_MODE_HELP),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),

@@ -30,7 +30,6 @@ from ganctl.metrics.evaluation import (
 def evaluate_colorize(run: RunToEvaluate) -> RunScores:
     """Evaluate a colorize run on its dataset's colour photos (see the module docstring)."""
     from ganctl.data.domains import find_colour_photos
-    from ganctl.translate import load_translator
 
     photos = find_colour_photos(run.dataset())
     if run.split == "train":
@@ -44,7 +43,7 @@ def evaluate_colorize(run: RunToEvaluate) -> RunScores:
     real = read_images(run.first(files), "RGB", photos.root, str(photos.root))
     feature_name = run.feature_name("inception")
     distance = feature_distance(run, feature_name)
-    translator = load_translator(run.checkpoint, "a2b", device=str(run.device), precision="fp32")
+    translator = run.translator("a2b")
     fakes = translate_all(translator, real.images, run.batch_size, f"{images} (gray -> colour)")
     scores = {"count": len(fakes), **distance_scores(distance, real.images, fakes, run.batch_size)}
     paired = pair_scores(real.images, fakes, real.names)

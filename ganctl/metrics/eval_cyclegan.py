@@ -106,7 +106,6 @@ def evaluate_cyclegan(run: RunToEvaluate, directions: tuple[str, ...] = tuple(DI
     One-sided models (cut) are evaluated the same way in the ``a2b`` direction only.
     """
     from ganctl.data.dataset_meta import read_dataset_meta
-    from ganctl.translate import load_translator
 
     root = run.dataset()
     meta = read_dataset_meta(root) or {}
@@ -133,7 +132,7 @@ def evaluate_cyclegan(run: RunToEvaluate, directions: tuple[str, ...] = tuple(DI
     results: dict[str, Any] = {}
     for direction in directions:
         src, dst = DIRECTIONS[direction]
-        translator = load_translator(run.checkpoint, direction, device=str(run.device), precision="fp32")
+        translator = run.translator(direction)
         source, target = domains[src], domains[dst]
         fakes = translate_all(translator, source.images, run.batch_size, f"{split}{src} ({direction})")
         res: dict[str, Any] = {"count": len(fakes)}

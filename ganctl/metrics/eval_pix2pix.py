@@ -53,7 +53,6 @@ def mean_l1(references: list[torch.Tensor], outputs: list[torch.Tensor]) -> floa
 def evaluate_pix2pix(run: RunToEvaluate) -> RunScores:
     """Evaluate a pix2pix run on its dataset's test pairs (see the module docstring)."""
     from ganctl.data.pairs import find_pairs, open_pair
-    from ganctl.translate import load_translator
 
     data = find_pairs(run.dataset())
     if run.split == "train":
@@ -84,7 +83,7 @@ def evaluate_pix2pix(run: RunToEvaluate) -> RunScores:
         raise InputError(data.root, f"no readable pair among the {images}")
     feature_name = run.feature_name("inception")
     distance = feature_distance(run, feature_name)
-    translator = load_translator(run.checkpoint, "a2b", device=str(run.device), precision="fp32")
+    translator = run.translator("a2b")
     fakes = translate_all(translator, inputs, run.batch_size, f"{images} ({src} -> {dst})")
     scores = {"count": len(fakes), **distance_scores(distance, targets, fakes, run.batch_size)}
     paired = pair_scores(targets, fakes, names)

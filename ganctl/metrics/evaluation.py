@@ -42,6 +42,7 @@ class RunToEvaluate:
     batch_size: int = 64
     device: torch.device = torch.device("cpu")
     limit: int | None = None  # --limit: the first N images only
+    eval_mode: bool = False  # --eval-mode: batch norm/dropout generators in eval mode, not the reference test mode
 
     @property
     def step(self) -> int:
@@ -52,6 +53,13 @@ class RunToEvaluate:
     def epoch(self) -> int:
         """The epoch of the evaluated checkpoint."""
         return int(self.model_config.get("epoch", 0))
+
+    def translator(self, direction: str = "a2b") -> Any:
+        """The run's model ready to translate ``direction`` in fp32 on the evaluation device."""
+        from ganctl.translate import load_translator
+
+        return load_translator(self.checkpoint, direction, device=str(self.device), precision="fp32",
+                               eval_mode=self.eval_mode)
 
     def dataset(self) -> Path:
         """The dataset folder the run trained on (``--data`` wins), see :func:`ganctl.runs.run_dataset`."""

@@ -27,14 +27,14 @@ from ganctl.metrics.fid import FEATURES
 from ganctl.runs import MetricsLog, read_config
 
 SPLITS = ("test", "train")
-RUN_KEYS = ("run", "kind", "checkpoint", "step", "epoch", "split")
+RUN_KEYS = ("run", "kind", "checkpoint", "step", "epoch", "split", "eval_mode")
 ABOUT = ("images", "dataset", "dataset_kind", "features")
 """The report's keys that say what was evaluated and how; every key after them is a score."""
 
 
 def open_run(run: str | os.PathLike, *, split: str = "test", data: str | os.PathLike | None = None,
              features: str = "auto", weights: str | os.PathLike | None = None, batch_size: int = 64,
-             device: str = "auto", limit: int | None = None) -> RunToEvaluate:
+             device: str = "auto", limit: int | None = None, eval_mode: bool = False) -> RunToEvaluate:
     """The run folder and the options, checked (one GanctlError for the first thing wrong)."""
     if split not in SPLITS:
         raise OptionError("--split", f"must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -51,7 +51,7 @@ def open_run(run: str | os.PathLike, *, split: str = "test", data: str | os.Path
     model_config = load_checkpoint(checkpoint, with_state=False).config
     return RunToEvaluate(run_dir=run_dir, checkpoint=checkpoint, model_config=model_config,
                          config=read_config(run_dir), split=split, data=data, features=features, weights=weights,
-                         batch_size=batch_size, device=resolve_device(device), limit=limit)
+                         batch_size=batch_size, device=resolve_device(device), limit=limit, eval_mode=eval_mode)
 
 
 def flat_scores(scores: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +67,8 @@ def flat_scores(scores: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate_run(run: str | os.PathLike, *, split: str = "test", data: str | os.PathLike | None = None,
                  features: str = "auto", weights: str | os.PathLike | None = None, batch_size: int = 64,
-                 device: str = "auto", limit: int | None = None, write: bool = True) -> dict[str, Any]:
+                 device: str = "auto", limit: int | None = None, eval_mode: bool = False,
+                 write: bool = True) -> dict[str, Any]:
     """Evaluate a run with its recipe's measures and return the report (see the module docstring).
 
     ``write``: also save ``eval.json`` and the ``metrics.jsonl`` record in the run folder.
@@ -76,14 +77,14 @@ def evaluate_run(run: str | os.PathLike, *, split: str = "test", data: str | os.
 
     start = time.perf_counter()
     target = open_run(run, split=split, data=data, features=features, weights=weights, batch_size=batch_size,
-                      device=device, limit=limit)
+                      device=device, limit=limit, eval_mode=eval_mode)
     kind = target.model_config.get("kind")
     if kind not in list_recipes():
         raise CheckpointError(target.checkpoint, f"is a {kind!r} model; eval run evaluates runs of "
                                                  f"{', '.join(list_recipes())}")
     result: RunScores = get_recipe(kind).evaluate(target)
-    report = {"run": str(target.run_dir), "kind": kind, "checkpoint": str(target.checkpoint), "step": target.step,
-              "epoch": target.epoch, "split": split, **{key: getattr(result, key) for key in ABOUT},
+    about_run = (str(target.run_dir), kind, str(target.checkpoint), target.step, target.epoch, split, eval_mode)
+    report = {**dict(zip(RUN_KEYS, about_run)), **{key: getattr(result, key) for key in ABOUT},
               **result.scores, "seconds": round(time.perf_counter() - start, 2)}
     if write:
         atomic_write_json(target.run_dir / "eval.json", report)
