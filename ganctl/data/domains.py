@@ -69,7 +69,7 @@ class DomainFolders:
                 f"{self.channels['A']}->{self.channels['B']} channels)")
 
 
-def _domain_channels(files: list[Path], probe: int = 64) -> int:
+def files_channels(files: list[Path], probe: int = 64) -> int:
     """1 when every probed image is grayscale, else 3 (a colour domain may hold a few gray photos)."""
     return 1 if all(is_gray_file(p) for p in files[:probe]) else 3
 
@@ -84,7 +84,7 @@ def inspect_domain_folders(data: str | os.PathLike) -> DomainFolders:
         if not files[split]:
             raise InputError(root / split, "contains no images")
     meta = read_dataset_meta(root) or {}
-    channels = {d: _domain_channels(files[f"train{d}"]) for d in ("A", "B")}
+    channels = {d: files_channels(files[f"train{d}"]) for d in ("A", "B")}
     for d, c in (meta.get("channels") or {}).items():
         if d in channels and int(c) in (1, 3):
             channels[d] = int(c)

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from PIL import Image
 
 from ganctl.data.dataset_meta import read_dataset_meta
-from ganctl.data.domains import is_gray_file
+from ganctl.data.domains import files_channels
 from ganctl.data.imageio import list_images, open_image
 from ganctl.data.pix2pix_download import PIX2PIX_DATASETS
 from ganctl.data.registry import resolve_dataset
@@ -52,7 +52,8 @@ class NameMatch:
     ambiguous: int = 0  # names that stand for two files in one folder (x.png and x.jpg): left out
 
 
-def _by_name(folder: Path) -> tuple[dict[str, Path], set[str]]:
+def images_by_name(folder: Path) -> tuple[dict[str, Path], set[str]]:
+    """The images below ``folder`` by relative name without extension, and the names two files share."""
     found: dict[str, Path] = {}
     ambiguous = set()
     for path in list_images(folder) if folder.is_dir() else []:
@@ -65,8 +66,8 @@ def _by_name(folder: Path) -> tuple[dict[str, Path], set[str]]:
 
 def match_by_name(folder_a: Path, folder_b: Path) -> NameMatch:
     """Pairs of ``folder_a`` and ``folder_b`` images with the same relative name (extension aside), sorted."""
-    a, ambiguous_a = _by_name(folder_a)
-    b, ambiguous_b = _by_name(folder_b)
+    a, ambiguous_a = images_by_name(folder_a)
+    b, ambiguous_b = images_by_name(folder_b)
     ambiguous = ambiguous_a | ambiguous_b
     keys = sorted((a.keys() & b.keys()) - ambiguous)
     return NameMatch([ImagePair(a[k], b[k]) for k in keys], only_a=len(a.keys() - b.keys()),
@@ -107,11 +108,6 @@ class PairedImages:
         return f"{self.root} ({len(self.train)} pairs{layout}, {self.channels['A']}->{self.channels['B']} channels)"
 
 
-def _channels(files: list[Path]) -> int:
-    """1 when every probed image is grayscale, else 3."""
-    return 1 if all(is_gray_file(p) for p in files[:PROBE]) else 3
-
-
 def _header_size(path: Path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as img:
@@ -137,7 +133,7 @@ def _folder_pairs(root: Path) -> PairedImages:
         raise InputError(root, f"has no pairs: none of the {n_a} images in trainA/ has a partner of the same name "
                                f"among the {n_b} in trainB/ (pix2pix learns from paired images; {hint})")
     test = match_by_name(root / "testA", root / "testB")
-    channels = {"A": _channels([p.a for p in train.pairs]), "B": _channels([p.b for p in train.pairs])}
+    channels = {"A": files_channels([p.a for p in train.pairs]), "B": files_channels([p.b for p in train.pairs])}
     for d, c in (meta.get("channels") or {}).items():
         if d in channels and int(c) in (1, 3):
             channels[d] = int(c)
@@ -169,7 +165,7 @@ def _side_by_side_pairs(root: Path) -> PairedImages:
     if first is None:
         raise InputError(root / "train", "none of the first images can be read")
     test_split = "test" if splits["test"] else "val" if splits["val"] else None
-    channels = _channels(splits["train"])
+    channels = files_channels(splits["train"])
     meta = read_dataset_meta(root) or {}
     return PairedImages(root=root, name=str(meta.get("name") or root.name), layout="side-by-side",
                         train=[ImagePair(p, None) for p in splits["train"]],

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 
 from ganctl import console
-from ganctl.data.imageio import list_images, read_image
+from ganctl.data.imageio import read_image
+from ganctl.data.pairs import images_by_name
 from ganctl.errors import InputError
 
 
@@ -33,25 +34,14 @@ class Pairing:
     ambiguous: list[str] = field(default_factory=list)
 
 
-def _by_key(folder: Path) -> tuple[dict[str, Path], list[str]]:
-    found: dict[str, Path] = {}
-    ambiguous = []
-    for p in list_images(folder):
-        key = p.relative_to(folder).with_suffix("").as_posix()
-        if key in found:
-            ambiguous.append(key)
-        found[key] = p
-    return found, ambiguous
-
-
 def pair_images(ref: str | os.PathLike, out: str | os.PathLike) -> Pairing:
     """Match the images of ``ref`` and ``out`` by relative path without extension; ambiguous stems are left out."""
     ref, out = Path(ref), Path(out)
     for folder in (ref, out):
         if not folder.is_dir():
             raise InputError(folder, "no such folder" if not folder.exists() else "is not a folder")
-    ref_files, amb_ref = _by_key(ref)
-    out_files, amb_out = _by_key(out)
+    ref_files, amb_ref = images_by_name(ref)
+    out_files, amb_out = images_by_name(out)
     ambiguous = sorted(set(amb_ref) | set(amb_out))
     keys = sorted((set(ref_files) & set(out_files)) - set(ambiguous))
     return Pairing(
