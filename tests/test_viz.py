@@ -296,7 +296,7 @@ def test_latent_refuses_what_it_cannot_plot(tmp_path: Path, fake_run: Path):
     gan = tmp_path / "gan.safetensors"
     spec = model_spec(MLP, latent_dim=8)
     save_checkpoint(gan, {"G": create_model(**spec)}, {"kind": "gan", "networks": {"G": spec}})
-    with pytest.raises(OptionError, match="needs a cyclegan model"):
+    with pytest.raises(OptionError, match="plots the generators of a model that translates images.*this one is a gan"):
         plot_latent(gan, out=tmp_path / "x.png", device="cpu")
     with pytest.raises(GanctlError, match="no such run folder or checkpoint"):
         plot_latent(tmp_path / "nope", out=tmp_path / "x.png")

@@ -1,38 +1,40 @@
 """The results figure of a run: real test images and what the model made of them at chosen epochs.
 
-* cyclegan: two panels, A -> B and B -> A; rows are test images, columns are the real image, then the
-  translation by each chosen epoch's generator.
+* a model that translates (its kind has a translate adapter: cyclegan, cut, pix2pix, colorize): one panel
+  per direction it translates (cyclegan: A -> B and B -> A); rows are test images, columns are the input,
+  its translation by each chosen epoch's checkpoint, run exactly as ``ganctl translate`` runs it, and the
+  true translation where the data are paired (pix2pix's targets, colorize's colour photos). What a
+  direction reads and whether it has a truth is its adapter's answer (:attr:`ModelAdapter.examples`).
 * gan: one panel of a fixed noise batch through each chosen epoch's generator.
-* colorize: gray input | colorized by each chosen epoch's generator | true colours (Lab, as translate does).
-* any run without per-epoch checkpoints: the training's own ``samples/epoch_NNNN.png`` of the chosen
-  epochs, side by side.
+* any other run (classifier), or one without per-epoch checkpoints: the training's own
+  ``samples/epoch_NNNN.png`` of the chosen epochs, side by side.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ganctl import console
-from ganctl.data.imageio import open_image, to_mode
+from ganctl.data.imageio import open_image, pil_to_tensor, to_mode
 from ganctl.errors import InputError, OptionError
 from ganctl.runs import run_dataset
 from ganctl.viz.figures import check_figure_path, new_figure, save_figure
 from ganctl.viz.loading import (
     checkpoint_config,
-    domain_channels,
     epoch_checkpoints,
-    load_batch,
     load_networks,
     parse_epochs,
-    pick_images,
     read_labels,
-    size_multiple,
+    square_crop,
 )
 
 _SAMPLE_FILE = re.compile(r"^epoch_(\d+)\.(png|jpg|jpeg)$")
@@ -105,38 +107,98 @@ def _panel_figure(panels: list[dict[str, Any]], suptitle: str, scale: float):
     return fig
 
 
+def _pick(items: list[Any], n: int, seed: int) -> list[Any]:
+    """Up to ``n`` of ``items``: a seeded random subset kept in order (all when fewer)."""
+    if len(items) <= n:
+        return list(items)
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), n))]
+
+
+def _square_uint8(images: list[Image.Image], mode: str, side: int) -> list[np.ndarray]:
+    """Decoded images in ``mode`` (L or RGB), short side resized to ``side`` and centre-cropped: uint8 arrays."""
+    out = []
+    for img in images:
+        square = square_crop(pil_to_tensor(to_mode(img, mode)), side)
+        arr = square.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+        out.append(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+    return out
+
+
+def _arrays_display(arrays: list[np.ndarray]) -> torch.Tensor:
+    """uint8 images (H x W or H x W x C) of one size as an RGB batch in [0, 1]."""
+    x = torch.stack([torch.from_numpy(a if a.ndim == 3 else a[:, :, None]) for a in arrays])
+    x = x.permute(0, 3, 1, 2).float().div(255)
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x[:, :3]
+
+
+def _translates(config: dict[str, Any]) -> bool:
+    """True when every direction of the checkpoint's kind says what it translates in a dataset (its adapter's
+    ``examples``): the grid then shows real inputs and their translations."""
+    from ganctl.translate.adapters import adapter_directions, adapter_for
+
+    directions = adapter_directions(config)
+    return bool(directions) and all(adapter_for(config, d).examples is not None for d in directions)
+
+
+@dataclass
+class _DirectionPanel:
+    """One direction of a translation figure: what it translates, the chosen examples and the columns so far."""
+
+    examples: Any  # the adapter's Examples
+    chosen: list[Any]  # the Example rows
+    inputs: list[np.ndarray]  # uint8, as the translator takes them
+    truths: list[np.ndarray] | None
+    fakes: list[torch.Tensor] = field(default_factory=list)  # one RGB batch per chosen epoch
+
+
+def _direction_panel(config: dict[str, Any], direction: str, data_dir: Path, split: str, n: int,
+                     seed: int) -> _DirectionPanel:
+    """The examples of one direction (its adapter's answer), ``n`` of them chosen and cut to squares."""
+    from ganctl.translate.adapters import adapter_for
+
+    adapter = adapter_for(config, direction)
+    examples = adapter.examples(data_dir, split)
+    chosen = _pick(examples.items, n, seed)
+    if not chosen:
+        raise InputError(data_dir, f"has no images for {examples.title}")
+    opened = [example.open() for example in chosen]
+    side = int(config.get("image_size") or min(opened[0][0].size))
+    inputs = _square_uint8([source for source, _ in opened], adapter.in_mode, side)
+    truths = None
+    if examples.truth_label is not None and all(truth is not None for _, truth in opened):
+        truths = _square_uint8([truth for _, truth in opened], "L" if adapter.out_channels == 1 else "RGB", side)
+    return _DirectionPanel(examples, chosen, inputs, truths)
+
+
 @torch.no_grad()
-def _cyclegan_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n: int, split: str,
-                     data: str | None, device: torch.device) -> list[dict[str, Any]]:
+def _translation_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n: int, split: str,
+                        data: str | None, device: torch.device, seed: int) -> list[dict[str, Any]]:
+    """One panel per direction the model translates: its inputs | their translation by each chosen epoch's
+    checkpoint (run as ``ganctl translate`` runs it) | their true translations, where the dataset has them."""
+    from ganctl.translate.adapters import adapter_directions
+    from ganctl.translate.translator import load_translator
+
     config = checkpoint_config(ckpts[epochs[0]])
-    ch_a, ch_b = domain_channels(config)
     data_dir = run_dataset(run_dir, data)
     labels = read_labels(data_dir)
-    files_a = pick_images(data_dir, f"{split}A", n)
-    files_b = pick_images(data_dir, f"{split}B", n)
-    size = config.get("image_size")
-    fakes_b, fakes_a = [], []
-    real_a = real_b = None
+    directions = {d: _direction_panel(config, d, data_dir, split, n, seed) for d in adapter_directions(config)}
     for epoch in console.track(epochs, "translating with each epoch", unit="epoch"):
-        nets, _ = load_networks(ckpts[epoch], names=["G_A", "G_B"], device=device)
-        if real_a is None:
-            mult = max(size_multiple(nets["G_A"]), size_multiple(nets["G_B"]))
-            real_a = load_batch(files_a, ch_a, size, mult)
-            real_b = load_batch(files_b, ch_b, size, mult)
-        fakes_b.append(_to_display(nets["G_A"](real_a.to(device))))
-        fakes_a.append(_to_display(nets["G_B"](real_b.to(device))))
+        for direction, panel in directions.items():
+            translator = load_translator(ckpts[epoch], direction, device=str(device), precision="fp32")
+            panel.fakes.append(_arrays_display(translator(panel.inputs)))
 
-    def row_labels(files: list[Path]) -> list[str] | None:
-        found = [labels.get(p.relative_to(data_dir).as_posix()) for p in files]
-        return [str(v) for v in found] if all(v is not None for v in found) else None
-
-    tile = real_a.shape[-1]
     panels = []
-    for real, fakes, files, name in ((real_a, fakes_b, files_a, "A → B"), (real_b, fakes_a, files_b, "B → A")):
-        cols = [f"real {name[0]}"] + [f"epoch {e}" for e in epochs]
-        image = _tile_matrix([_to_display(real)] + fakes)
-        panels.append({"image": image, "rows": len(files), "cols": len(cols), "tile": tile, "col_labels": cols,
-                       "row_labels": row_labels(files), "title": f"{name}  ({split}{name[0]})"})
+    for panel in directions.values():
+        found = [labels.get(example.name) for example in panel.chosen]
+        row_labels = [str(v) for v in found] if all(v is not None for v in found) else None
+        columns = [_arrays_display(panel.inputs), *panel.fakes]
+        cols = [panel.examples.input_label] + [f"epoch {e}" for e in epochs]
+        if panel.truths is not None:
+            columns.append(_arrays_display(panel.truths))
+            cols.append(panel.examples.truth_label)
+        panels.append({"image": _tile_matrix(columns), "rows": len(panel.chosen), "cols": len(cols),
+                       "tile": columns[0].shape[-1], "col_labels": cols, "row_labels": row_labels,
+                       "title": panel.examples.title})
     return panels
 
 
@@ -163,31 +225,6 @@ def _gan_panels(epochs: list[int], ckpts: dict[int, Path], n: int, seed: int,
     image = _tile_matrix(columns)
     return [{"image": image, "rows": n, "cols": len(epochs), "tile": tile,
              "col_labels": [f"epoch {e}" for e in epochs], "title": f"{n} fixed noise vectors"}]
-
-
-@torch.no_grad()
-def _colorize_panels(run_dir: Path, epochs: list[int], ckpts: dict[int, Path], n: int, split: str,
-                     data: str | None, device: torch.device) -> list[dict[str, Any]]:
-    """Gray input | colorized by each epoch | true colours, for colour test photos (``testB/`` or the folder)."""
-    from ganctl.translate import colour_output, lightness_input
-
-    config = checkpoint_config(ckpts[epochs[0]])
-    data_dir = run_dataset(run_dir, data)
-    folder = f"{split}B" if (data_dir / f"{split}B").is_dir() else "."
-    files = pick_images(data_dir, folder, n)
-    columns: list[torch.Tensor] = []
-    rgb = None
-    for epoch in console.track(epochs, "colorizing with each epoch", unit="epoch"):
-        nets, _ = load_networks(ckpts[epoch], names=["G"], device=device)
-        if rgb is None:
-            rgb = load_batch(files, 3, config.get("image_size"), size_multiple(nets["G"])).add(1).div(2)
-            l_norm = lightness_input(rgb)
-            columns.append(colour_output(l_norm, torch.zeros_like(rgb[:, :2])))  # L alone: the gray input
-        columns.append(colour_output(l_norm, nets["G"](l_norm.to(device)).cpu()))
-    columns.append(rgb)
-    cols = ["gray input"] + [f"epoch {e}" for e in epochs] + ["true colours"]
-    return [{"image": _tile_matrix(columns), "rows": len(files), "cols": len(cols), "tile": rgb.shape[-1],
-             "col_labels": cols, "title": f"colorized {split} photos" if folder != "." else "colorized photos"}]
 
 
 def _image_channels(config: dict[str, Any]) -> int:
@@ -228,20 +265,16 @@ def build_grid(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
         raise OptionError("--n", "must be at least 1")
     out_path = check_figure_path(out or run_dir / "grid.png")
     ckpts = epoch_checkpoints(run_dir)
-    kind = load_checkpoint_kind(ckpts[next(iter(ckpts))]) if ckpts else None
+    config = checkpoint_config(ckpts[next(iter(ckpts))]) if ckpts else {}
+    kind = config.get("kind")
     if kind is None and (run_dir / "config.json").exists():
         kind = read_config(run_dir).get("kind")
     name = run_dir.resolve().name
     dev = resolve_device(device)
-    if ckpts and kind == "cyclegan":
+    if ckpts and _translates(config):
         chosen = parse_epochs(epochs, list(ckpts))
-        panels = _cyclegan_panels(run_dir, chosen, ckpts, n, split, data, dev)
+        panels = _translation_panels(run_dir, chosen, ckpts, n, split, data, dev, seed)
         title = f"{name}: {split} images translated by the generators of {_epochs_text(chosen)}"
-        scale = _tile_scale(panels[0]["tile"])
-    elif ckpts and kind == "colorize":
-        chosen = parse_epochs(epochs, list(ckpts))
-        panels = _colorize_panels(run_dir, chosen, ckpts, n, split, data, dev)
-        title = f"{name}: gray photos colorized by the generators of {_epochs_text(chosen)}"
         scale = _tile_scale(panels[0]["tile"])
     elif ckpts and kind == "gan":
         chosen = parse_epochs(epochs, list(ckpts))
@@ -257,10 +290,9 @@ def build_grid(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
         title = f"{name}: training samples at {_epochs_text(chosen)}"
         # Fit the saved grids side by side in about 1200 pixels, never enlarged more than 4x.
         scale = min(4.0, 1200 / sum(p["image"].shape[1] for p in panels))
+    console.info(title)
+    for panel in panels:
+        if panel["title"]:
+            console.info(f"  {panel['title']}: {' | '.join(panel['col_labels'])}")
     fig = _panel_figure(panels, title, scale)
     return save_figure(fig, out_path)
-
-
-def load_checkpoint_kind(path: Path) -> str | None:
-    """The ``kind`` in a checkpoint's config (cyclegan, colorize, gan), or None."""
-    return checkpoint_config(path).get("kind")

@@ -1,9 +1,12 @@
 """Where the generators put the two domains: bottleneck features projected to 2-D and plotted.
 
-Each generator of a cyclegan run encodes test images of *both* domains (the other domain's images are
-converted to the generator's input channels: gray <-> colour), its bottleneck feature map is averaged
-over space, and the features are projected to 2-D with PCA (torch SVD) or t-SNE (scikit-learn, optional).
-Points are coloured by domain and, where ``dataset.json`` has labels, drawn as their digit.
+Any model that translates (its kind has a translate adapter) can be plotted if its generators have
+``encode(x)`` (the architecture contract): each generator (cyclegan: ``G_A`` and ``G_B``; cut, pix2pix,
+colorize: ``G``) encodes test images of *both* domains, read as it reads its input in ``ganctl translate``
+(the other domain's images converted to its input channels, gray <-> colour, then its adapter's
+``prepare``: colorize's Lab lightness) and run in translate's test mode. Its bottleneck feature map is
+averaged over space, and the features are projected to 2-D with PCA (torch SVD) or t-SNE (scikit-learn,
+optional). Points are coloured by domain and, where ``dataset.json`` has labels, drawn as their digit.
 """
 
 from __future__ import annotations
@@ -21,13 +24,12 @@ from ganctl.errors import GanctlError, OptionError
 from ganctl.runs import run_dataset
 from ganctl.viz.figures import check_figure_path, new_figure, save_figure
 from ganctl.viz.loading import (
+    checkpoint_config,
     domain_channels,
     load_batch,
-    load_networks,
     pick_images,
     read_labels,
     run_folder_of,
-    size_multiple,
     to_channels,
 )
 
@@ -115,12 +117,27 @@ def _scatter(ax, coords: np.ndarray, domains: np.ndarray, labels: np.ndarray | N
     ax.tick_params(labelsize=8)
 
 
+def _encoders(ckpt: Path, config: dict, device: torch.device) -> list:
+    """The model's generators, one per direction it translates, as translate runs them (a :class:`Translator`
+    each: its ``network`` and ``adapter``); one clear error for a model that does not translate."""
+    from ganctl.translate.adapters import adapter_directions, adapter_kinds
+    from ganctl.translate.translator import load_translator
+
+    directions = adapter_directions(config)
+    if not directions:
+        raise OptionError("--model", f"{ckpt}: viz latent plots the generators of a model that translates images "
+                                     f"({', '.join(adapter_kinds())}); this one is a {config.get('kind', 'unknown')} "
+                                     "model")
+    return [load_translator(ckpt, d, device=str(device), precision="fp32") for d in directions]
+
+
 def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, data: str | None = None,
                 method: str = "pca", n: int = 2000, split: str = "test", device: str = "auto",
                 seed: int = 0) -> Path:
-    """Encode ``n`` test images (half per domain) with both generators and plot their 2-D projection.
+    """Encode ``n`` test images (half per domain) with the model's generators and plot their 2-D projection.
 
-    ``model`` is a cyclegan run folder or checkpoint; ``out`` defaults to ``RUN/latent_<method>.png``.
+    ``model`` is a run folder or checkpoint of a model that translates (cyclegan: both generators, one
+    panel each; cut, pix2pix, colorize: its one generator); ``out`` defaults to ``RUN/latent_<method>.png``.
     """
     from ganctl.device import resolve_device
 
@@ -136,45 +153,44 @@ def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, 
         out = run_dir / f"latent_{method}.png"
     out_path = check_figure_path(out)
     dev = resolve_device(device)
-    nets, config = load_networks(ckpt, device=dev)
-    if config.get("kind", "cyclegan") != "cyclegan" or not {"G_A", "G_B"} <= set(nets):
-        raise OptionError("--model", f"{ckpt}: viz latent needs a cyclegan model (generators G_A and G_B); "
-                                     f"this one is a {config.get('kind', 'unknown')} model")
+    config = checkpoint_config(ckpt)
+    encoders = _encoders(ckpt, config, dev)
     data_dir = run_dataset(run_dir, data)
     labels_by_name = read_labels(data_dir)
     ch = dict(zip("AB", domain_channels(config)))
-    mult = max(size_multiple(net) for net in nets.values())
+    mult = max(enc.multiple for enc in encoders)
     files = {d: pick_images(data_dir, f"{split}{d}", n // 2, seed) for d in "AB"}
     size = config.get("image_size") or min(read_image(files["A"][0]).shape[-2:])
     domains = np.array([d for d in "AB" for _ in files[d]])
     found = [labels_by_name.get(p.relative_to(data_dir).as_posix()) for d in "AB" for p in files[d]]
     labels = np.array(found) if found and all(v is not None for v in found) else None
 
-    # Chunks keep memory flat for large photos; each chunk goes through both encoders.
-    feats: dict[str, list[torch.Tensor]] = {"G_A": [], "G_B": []}
+    # Chunks keep memory flat for large photos; each chunk goes through every encoder.
+    feats: list[list[torch.Tensor]] = [[] for _ in encoders]
     with console.progress(f"encoding images from {data_dir.name}", total=len(domains), unit="img") as advance:
         for d in "AB":
             for start in range(0, len(files[d]), _CHUNK):
                 chunk = files[d][start : start + _CHUNK]
-                x = load_batch(chunk, ch[d], size, mult)
-                for gen, src in (("G_A", "A"), ("G_B", "B")):
-                    feats[gen].append(encode_features(nets[gen], to_channels(x, ch[src]), device=dev))
+                x = load_batch(chunk, ch[d], size, mult).add_(1).div_(2)  # [0, 1], as translate's adapters take it
+                for enc, out_feats in zip(encoders, feats):
+                    prepared = enc.adapter.prepare(to_channels(x, 1 if enc.in_mode == "L" else 3))
+                    out_feats.append(encode_features(enc.network, prepared, device=dev))
                 advance(len(chunk))
     panels = []
-    for gen, src in (("G_A", "A"), ("G_B", "B")):
-        features = torch.cat(feats[gen])
+    for enc, enc_feats in zip(encoders, feats):
+        features = torch.cat(enc_feats)
         coords, axis_names = project_2d(features, method, seed)
-        panels.append((gen, src, features.shape[1], coords, axis_names))
+        src, dst = enc.adapter.domains
+        panels.append((f"{enc.adapter.network} encoder ({src} → {dst})", features.shape[1], coords, axis_names))
 
-    fig = new_figure(13, 6.4, layout="constrained")
-    axes = fig.subplots(1, 2)
-    other = {"A": "B", "B": "A"}
-    for ax, (gen, src, dims, coords, axis_names) in zip(axes, panels):
+    fig = new_figure(6.5 * len(panels), 6.4, layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (title, dims, coords, axis_names) in zip(axes, panels):
         _scatter(ax, coords, domains, labels)
-        ax.set_title(f"{gen} encoder ({src} → {other[src]}), {dims} features", fontsize=11)
+        ax.set_title(f"{title}, {dims} features", fontsize=11)
         ax.set_xlabel(axis_names[0], fontsize=9)
         ax.set_ylabel(axis_names[1], fontsize=9)
-    _legend(fig, axes[1], files, split, labels is not None)
+    _legend(fig, axes[-1], files, split, labels is not None)
     name = run_dir.resolve().name if run_dir else ckpt.stem
     fig.suptitle(f"{name}: generator bottleneck features, {method.upper() if method == 'pca' else 't-SNE'} "
                  f"of {len(domains)} {split} images", fontsize=12)

@@ -150,10 +150,10 @@ def load_batch(paths: list[Path], channels: int, size: int | None, multiple: int
     images = [read_image(p, mode) for p in paths]
     side = int(size) if size else min(images[0].shape[-2:])
     side = max(multiple, side - side % max(1, multiple))
-    return torch.stack([_square(img, side) for img in images]).clamp_(0, 1).mul_(2).sub_(1)
+    return torch.stack([square_crop(img, side) for img in images]).clamp_(0, 1).mul_(2).sub_(1)
 
 
-def _square(img: torch.Tensor, side: int) -> torch.Tensor:
+def square_crop(img: torch.Tensor, side: int) -> torch.Tensor:
     """Resize a C x H x W image so its short side is ``side`` (antialiased), then centre crop a square."""
     h, w = img.shape[-2:]
     if min(h, w) != side:
@@ -176,11 +176,6 @@ def to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
         weights = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         return (x * weights).sum(1, keepdim=True)
     raise ValueError(f"cannot convert {x.shape[1]} channels to {channels}")
-
-
-def size_multiple(net: torch.nn.Module) -> int:
-    """The generator's input size multiple (1 when it does not say)."""
-    return int(getattr(net, "size_multiple", 1) or 1)
 
 
 def domain_channels(config: dict[str, Any]) -> tuple[int, int]:

@@ -23,8 +23,8 @@ from ganctl.fsutil import atomic_write_text
 from ganctl.runs import MetricsLog
 from ganctl.viz.curves import curve_records, group_losses, plot_losses
 from ganctl.viz.figures import figure_png
-from ganctl.viz.grid import load_checkpoint_kind, sample_images
-from ganctl.viz.loading import epoch_checkpoints
+from ganctl.viz.grid import sample_images
+from ganctl.viz.loading import checkpoint_config, epoch_checkpoints
 
 EMBED_LIMIT = 24 * 1024 * 1024
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
@@ -119,7 +119,7 @@ def _run_kind(run_dir: Path, config: dict[str, Any]) -> str:
     kind = config.get("kind")
     if not kind and latest.exists():
         try:
-            kind = load_checkpoint_kind(latest)
+            kind = checkpoint_config(latest).get("kind")
         except InputError:
             kind = None
     return str(kind or "unknown")
