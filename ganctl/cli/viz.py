@@ -17,7 +17,8 @@ app = typer.Typer(
 
 @app.command("latent")
 def latent(
-    model: Path = typer.Option(..., "--model", help="A cyclegan run folder or one of its .safetensors checkpoints."),
+    model: Path = typer.Option(..., "--model", help="A run folder or .safetensors checkpoint of a model that "
+                               "translates (cyclegan, cut, pix2pix, colorize)."),
     data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
     method: str = typer.Option("pca", "--method", help="pca (torch) or tsne (needs scikit-learn)."),
     n: int = typer.Option(2000, "--n", help="Images to encode, half from each domain."),
