@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from training_data import make_ab_dataset, make_photos, one_torch_thread  # noqa: F401
+from training_data import make_recipe_data, one_torch_thread  # noqa: F401
 
 from ganctl.checkpoint import load_checkpoint
 from ganctl.training import get_recipe, list_recipes
@@ -32,17 +32,8 @@ def data_for(tmp_path_factory, request):
     def make(recipe) -> dict:
         kind = recipe.data_kind
         if kind not in made:
-            root = tmp_path_factory.mktemp(kind)
-            if kind == "unpaired":
-                made[kind] = {"data": str(make_ab_dataset(root / "ab"))}
-            elif kind == "paired":  # trainA/x.png <-> trainB/x.png: a square and the disc at its centre
-                made[kind] = {"data": str(make_ab_dataset(root / "pairs"))}
-            elif kind == "photos":
-                made[kind] = {"data": str(make_photos(root / "photos", 8))}
-            elif kind == "mnist":
-                made[kind] = {"data": "mnist", "source": str(request.getfixturevalue("mnist_source"))}
-            else:
-                raise AssertionError(f"no test data for data_kind {kind!r}: add a maker to tests/test_recipes.py")
+            real = request.getfixturevalue("mnist_source") if kind == "mnist" else None  # the real digits
+            made[kind] = make_recipe_data(kind, tmp_path_factory.mktemp(kind), mnist_source=real)
         return made[kind]
 
     return make

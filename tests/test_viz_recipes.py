@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from training_data import make_ab_dataset, one_torch_thread, write_mnist  # noqa: F401
+from training_data import make_ab_dataset, make_recipe_data, one_torch_thread  # noqa: F401
 
 from ganctl.checkpoint import load_checkpoint
 from ganctl.errors import InputError
@@ -30,18 +29,7 @@ RECIPES = list_recipes()
 def _one_epoch_data(recipe, root: Path) -> dict:
     """``--data`` (and ``--source``) of the recipe's data kind with two smoke batches of training images."""
     batch = {**recipe.options.defaults(), **recipe.presets["smoke"]}["batch_size"]
-    kind = recipe.data_kind
-    if kind in ("unpaired", "paired", "photos"):  # an A/B set with the same names is paired, and its trainB photos
-        return {"data": str(make_ab_dataset(root / "ab", n_train=2 * batch, n_test=4))}
-    if kind == "mnist":
-        from ganctl.data.mnist import MnistData
-
-        g = torch.Generator().manual_seed(0)
-        digits = MnistData(torch.randint(0, 256, (2 * batch, 28, 28), generator=g, dtype=torch.uint8),
-                           torch.arange(2 * batch) % 10,
-                           torch.randint(0, 256, (16, 28, 28), generator=g, dtype=torch.uint8), torch.arange(16) % 10)
-        return {"data": "mnist", "source": str(write_mnist(digits, root / "mnist"))}
-    raise AssertionError(f"no test data for data_kind {kind!r}: add a maker to tests/test_viz_recipes.py")
+    return make_recipe_data(recipe.data_kind, root, train_images=2 * batch)
 
 
 def _one_line_error(result, needle: str) -> None:

@@ -56,6 +56,29 @@ def make_photos(folder: Path, n: int, size: int = 32, seed: int = 0) -> Path:
     return folder
 
 
+def make_recipe_data(data_kind: str, root: Path, train_images: int = 12, mnist_source: Path | None = None) -> dict:
+    """``--data`` (and ``--source``) for a recipe of ``data_kind``, made under ``root``: the one place that knows
+    what each data kind looks like (tests over the recipe registry call it).
+
+    unpaired, paired and photos: an A/B set whose same-named images are pairs (a square and the disc at its
+    centre) and whose trainB/ holds colour images; mnist: ``mnist_source`` (the real IDX files) when given, else
+    ``train_images`` random digits written as IDX files.
+    """
+    if data_kind in ("unpaired", "paired", "photos"):
+        return {"data": str(make_ab_dataset(root / "ab", n_train=train_images, n_test=4))}
+    if data_kind == "mnist":
+        if mnist_source is not None:
+            return {"data": "mnist", "source": str(mnist_source)}
+        from ganctl.data.mnist import MnistData
+
+        g = torch.Generator().manual_seed(0)
+        digits = MnistData(torch.randint(0, 256, (train_images, 28, 28), generator=g, dtype=torch.uint8),
+                           torch.arange(train_images) % 10,
+                           torch.randint(0, 256, (16, 28, 28), generator=g, dtype=torch.uint8), torch.arange(16) % 10)
+        return {"data": "mnist", "source": str(write_mnist(digits, root / "mnist"))}
+    raise AssertionError(f"no test data for data_kind {data_kind!r}: add it to tests/training_data.py")
+
+
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
     """Tiny nets run fastest on one thread; on a shared, busy CPU a second one mostly waits (10x slower)."""
