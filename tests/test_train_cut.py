@@ -86,3 +86,20 @@ def test_a_dataset_without_test_split_trains_and_is_told_at_eval(dataset, tmp_pa
     assert result.exit_code == 0, result.output  # the sample grid takes training images
     result = cli("eval", "run", tmp_path / "run", "--device", "cpu")
     assert result.exit_code == 2 and "testA" in result.output and "Traceback" not in result.output
+
+
+def test_the_discriminator_pool_resumes_step_exact(dataset, tmp_path):
+    options = dict(TINY, max_steps=4, pool_size=3)
+    straight = train("cut", dataset, run=tmp_path / "straight", **options)
+
+    def interrupt(step: int) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    part = train("cut", dataset, run=tmp_path / "part", on_step_end=interrupt, **options)
+    assert part.interrupted and part.step == 2
+    assert load_checkpoint(part.checkpoint).state["recipe"]["pool"]  # the pooled fakes travel with the checkpoint
+    train("cut", resume=tmp_path / "part")
+    a = load_checkpoint(straight.checkpoint, with_state=False).networks
+    b = load_checkpoint(tmp_path / "part" / "checkpoints" / "latest.safetensors", with_state=False).networks
+    assert all(torch.equal(a[net][key], b[net][key]) for net in a for key in a[net])

@@ -53,6 +53,7 @@ class CUTOptions(TrainOptions):
     ndf: int = option(64, "Discriminator width.", positive=True)
     gan_loss: str = option("lsgan", "Adversarial loss.", choices=GAN_LOSSES)
     lambda_gan: float = option(1.0, "Weight of the adversarial loss.", not_negative=True)
+    pool_size: int = option(0, "Earlier fakes kept for the discriminator (published CUT: none).", not_negative=True)
     lambda_nce: float | None = option(None, "Weight of the PatchNCE loss.", not_negative=True,
                                       derived="1 for cut, 10 for fastcut")
     nce_idt: bool | None = option(None, "Identity PatchNCE on B images.", derived="on for cut, off for fastcut")
@@ -79,9 +80,9 @@ class CUTOptions(TrainOptions):
 
 PRESETS: dict[str, dict[str, Any]] = {
     "photo": {},
-    "digits": dict(epochs=1, decay_epochs=1, batch_size=16, size=None, augment=False, generator="digit_resnet_grid",
-                   discriminator="digit_global", ngf=8, ndf=32, lr=1e-3, num_patches=64, head_units=64,
-                   num_workers=0, log_every=25),
+    "digits": dict(epochs=1, decay_epochs=2, batch_size=16, size=None, augment=False, generator="digit_resnet_grid",
+                   discriminator="digit_global", ngf=8, ndf=32, lr=1e-3, num_patches=32, head_units=64,
+                   nce_idt=False, pool_size=50, num_workers=0, log_every=25),
     "smoke": dict(max_steps=2, epochs=1, decay_epochs=0, batch_size=2, size=32, augment=False,
                   generator="digit_resnet_grid", discriminator="digit_global", ngf=4, ndf=4, num_patches=16,
                   head_units=16, num_workers=0, log_every=1, samples=2),
@@ -147,6 +148,7 @@ class CUT(LinearDecayRecipe):
 
         from ganctl.models import accepts, create_model, model_spec
         from ganctl.training.losses import GANLoss
+        from ganctl.training.pool import ImagePool
 
         o, c = self.opts, self.channels["A"]
         d_extra = {"image_size": o.size} if accepts(o.discriminator, "image_size") else {}
@@ -167,6 +169,7 @@ class CUT(LinearDecayRecipe):
         self.optimizers = {"G": self.adam("G"), "D": self.adam("D"), "F": self.adam("F")}
         self.schedulers = self.decaying(steps_per_epoch)
         self.gan = GANLoss(o.gan_loss)
+        self.pool = ImagePool(o.pool_size, seed=o.seed * 1000 + self.ctx.dist.rank)
         self.fixed: dict[str, Any] | None = None
 
     def _nce(self, source: Any, translation: Any, flipped: bool) -> Any:
@@ -204,8 +207,9 @@ class CUT(LinearDecayRecipe):
 
         opt_D.zero_grad(set_to_none=True)
         with prec.autocast():
-            loss_D, loss_D_real, loss_D_fake = self.gan.discriminator_parts(D(real_B), D(fake_B.detach()))
-            penalty = self.gan.gradient_penalty(D, real_B, fake_B.detach())
+            judged = self.pool.query(fake_B)  # the new fakes themselves without a pool (detached)
+            loss_D, loss_D_real, loss_D_fake = self.gan.discriminator_parts(D(real_B), D(judged))
+            penalty = self.gan.gradient_penalty(D, real_B, judged)
             if penalty is not None:
                 loss_D = loss_D + penalty
         prec.backward(loss_D)
@@ -259,6 +263,15 @@ class CUT(LinearDecayRecipe):
     def run_record(self) -> dict[str, Any]:
         """The dataset folder and the channels the domains are read with."""
         return {"dataset": str(self.data.root), "channels": dict(self.channels)}
+
+    def extra_state(self) -> dict[str, Any]:
+        """The image pool (empty unless --pool-size)."""
+        return {"pool": self.pool.state_dict()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore the image pool onto the training device."""
+        if "pool" in state:
+            self.pool.load_state_dict(state["pool"], device=self.ctx.device)
 
     @classmethod
     def evaluate(cls, run: Any) -> Any:
