@@ -2,8 +2,8 @@
 
 For each batch: pinned memory and non-blocking copies on CUDA, inference mode, autocast at the precision
 ``--precision`` resolves to (:mod:`ganctl.precision`), reflect padding to the generator's ``size_multiple``
-and cropping back, and overlapping tiles for images too large to run whole (found up front by a pixel
-budget, or after an out-of-memory error, which halves the budget and retries). A generator with batch norm
+(:mod:`.padding`) and cropping back, and overlapping tiles for images too large to run whole (found up front by
+a pixel budget, or after an out-of-memory error, which halves the budget and retries). A generator with batch norm
 or dropout runs as the pix2pix reference tests it unless asked for eval mode (:mod:`.test_mode`); each tile
 of a tiled image is then normalised with its own statistics.
 """
@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ganctl import console
 from ganctl.checkpoint import load_checkpoint, resolve_checkpoint_path
@@ -27,20 +26,11 @@ from ganctl.errors import CheckpointError, GanctlError
 from ganctl.models import create_model
 from ganctl.precision import autocast_dtype, resolve_precision
 from ganctl.translate.adapters import ModelAdapter, adapter_for
+from ganctl.translate.padding import pad_to_multiple
 from ganctl.translate.test_mode import EVAL, REFERENCE, TEST_MODES, has_test_statistics, use_reference_test_mode
 
 # Below this many pixels per forward pass, an out-of-memory error is not worth another split.
 _MIN_PASS_PIXELS = 128 * 128
-
-
-def _reflect_pad(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """Pad H and W up to ``multiple`` (reflect; replicate when the image is too small to reflect)."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph == 0 and pw == 0:
-        return x, h, w
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode), h, w
 
 
 def _ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:
@@ -141,7 +131,9 @@ class Translator:
         """One forward pass: prepare, pad to the multiple, run, crop back, finish."""
         self._last_pass_pixels = x.shape[0] * x.shape[2] * x.shape[3]
         prepared = self.adapter.prepare(x)
-        padded, h, w = _reflect_pad(prepared, self.multiple)
+        h, w = prepared.shape[-2:]
+        padded = prepared if h % self.multiple == 0 and w % self.multiple == 0 else pad_to_multiple(prepared,
+                                                                                                      self.multiple)
         padded = padded.contiguous(memory_format=self.memory_format)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
