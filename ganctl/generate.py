@@ -49,13 +49,18 @@ def load_generator(model: str | os.PathLike, device: torch.device | str = "cpu")
     return net.eval().requires_grad_(False).to(resolve_device(device) if isinstance(device, str) else device), config
 
 
+def pixels_from_noise(net: torch.nn.Module, noise: torch.Tensor) -> torch.Tensor:
+    """The generator's images for ``noise`` (N x latent), as pixels in [0, 1] (float32)."""
+    return (net(noise).float().clamp(-1, 1) + 1) / 2
+
+
 @torch.inference_mode()
 def sample_images(net: torch.nn.Module, latent_dim: int, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
     """``n`` images in [0, 1] (N x C x H x W, on the CPU) from seeded standard normal noise."""
     device = next(net.parameters()).device
     noise = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-    out = [net(noise[i: i + batch_size].to(device)).float().cpu() for i in range(0, n, batch_size)]
-    return (torch.cat(out).clamp(-1, 1) + 1) / 2
+    return torch.cat([pixels_from_noise(net, noise[i: i + batch_size].to(device)).cpu()
+                      for i in range(0, n, batch_size)])
 
 
 def generate_samples(model: str | os.PathLike, out: str | os.PathLike, n: int = 64, *, seed: int = 0,

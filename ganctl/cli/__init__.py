@@ -128,13 +128,14 @@ def _root(
 
 
 def _register() -> None:
-    from ganctl.cli import datasets, evaluate, generate, prepare, train, translate, viz
+    from ganctl.cli import datasets, evaluate, export, generate, prepare, train, translate, viz
 
     app.add_typer(prepare.app, name="prepare", rich_help_panel="Data")
     app.command("datasets", rich_help_panel="Data")(datasets.datasets)
     app.add_typer(train.app, name="train", rich_help_panel="Models")
     app.command("translate", rich_help_panel="Models")(translate.translate)
     app.command("generate", rich_help_panel="Models")(generate.generate)
+    app.command("export", rich_help_panel="Models")(export.export)
     app.add_typer(evaluate.app, name="eval", rich_help_panel="Results")
     app.add_typer(viz.app, name="viz", rich_help_panel="Results")
 

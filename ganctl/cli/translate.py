@@ -31,9 +31,11 @@ def _parse_size(value: str) -> int | None:
 def translate(
     input: Path = typer.Argument(..., help="An image, a folder (recursive) or a video.", show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder.", show_default=False),
-    model: Path = typer.Option(..., "--model", "-m", help="A run folder or a .safetensors checkpoint.",
-                               show_default=False),
-    direction: str = typer.Option("a2b", "--direction", "-d", help="a2b runs G_A (A -> B), b2a runs G_B."),
+    model: Path = typer.Option(..., "--model", "-m", show_default=False,
+                               help="A run folder, a .safetensors checkpoint, or an .onnx file from ganctl export "
+                                    "(run by ONNX Runtime: CPU, or CUDA where its CUDA provider is installed)."),
+    direction: str = typer.Option(None, "--direction", "-d", show_default="a2b, or the .onnx file's",
+                                  help="a2b runs G_A (A -> B), b2a runs G_B."),
     fmt: str = typer.Option("png", "--format", help="Output image format: png, jpg or same (as the input)."),
     size: str = typer.Option("keep", "--size", help="keep, or resize the shorter side to N pixels first."),
     strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first unreadable or non-image file."),
@@ -50,7 +52,11 @@ def translate(
 
     Folders are mirrored under --out; videos come back as videos (same frame rate, audio kept).
 
+    An .onnx file from ganctl export runs with ONNX Runtime, as exported (fp32; eval mode for batch-norm nets).
+
     Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp[/]
+
+    Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp/cyclegan_a2b.onnx[/]
     """
     if not input.exists():
         raise InputError(input, "no such file or folder")
@@ -59,10 +65,12 @@ def translate(
     # Imported here so that --help and input errors stay fast (torch, PyAV).
     from ganctl.checkpoint import read_checkpoint_metadata, resolve_checkpoint_path
     from ganctl.translate import translate_path
+    from ganctl.translate.onnx_translator import is_onnx_path
 
-    read_checkpoint_metadata(resolve_checkpoint_path(model))
+    if not is_onnx_path(model):
+        read_checkpoint_metadata(resolve_checkpoint_path(model))
     summary = translate_path(
-        input, out, model, direction=direction.lower(), device=device, precision=precision,
+        input, out, model, direction=direction.lower() if direction else None, device=device, precision=precision,
         batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(), size=_parse_size(size),
         overwrite=overwrite, strict=strict, eval_mode=eval_mode,
     )

@@ -5,9 +5,12 @@ The modules, in the order data flows through them (each imports only those befor
 * :mod:`.adapters`: a :class:`ModelAdapter` per checkpoint ``kind`` (``cyclegan``, ``colorize``) says which
   network runs, which image mode it reads, and how images become network input and back
   (:func:`register_adapter` adds a kind);
+* :mod:`.padding`: padding to the generator's size multiple, written so one exported graph serves every size;
 * :mod:`.translator`: a :class:`Translator` runs that network on batches of equal-sized uint8 images
   (precision, padding to the generator's multiple, tiling, out-of-memory retry); :func:`load_translator`
   builds one from a checkpoint;
+* :mod:`.onnx_translator`: an :class:`~.onnx_translator.OnnxTranslator` runs an exported ``.onnx`` file with
+  ONNX Runtime in a Translator's place (``onnxruntime`` imported only then);
 * :mod:`.images`: decode and encode one image file;
 * :mod:`.pipeline`: :func:`translate_images` decodes in background threads and encodes in workers while
   the model runs, batching images of equal size;

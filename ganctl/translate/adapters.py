@@ -65,7 +65,9 @@ class ModelAdapter:
     1 or 3 channels. Both run on the model's device.
     ``domains``: the dataset domains the direction maps from and to (``("B", "A")`` for cyclegan's ``b2a``);
     ``examples``: what the direction translates in a dataset (:class:`Examples`), None when the kind does not
-    say (``viz grid`` then shows the training's samples).
+    say (``viz grid`` then shows the training's samples);
+    ``graph_mode``: the mode of the image an exported graph (``ganctl export``) takes, when not ``in_mode``:
+    ``L`` for a model that reads only lightness (colorize), whose graph repeats the gray channel into RGB.
     """
 
     network: str
@@ -75,6 +77,7 @@ class ModelAdapter:
     finish: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     domains: tuple[str, str] = ("A", "B")
     examples: FindExamples | None = None
+    graph_mode: str | None = None
 
 
 AdapterFactory = Callable[[dict[str, Any], str], ModelAdapter]
@@ -214,7 +217,7 @@ def colorize_adapter(config: dict[str, Any], direction: str) -> ModelAdapter:
     if space != "lab":
         raise OptionError("--model", f"colorize model in colour space {space!r}; this ganctl knows only 'lab'")
     return ModelAdapter(network="G", in_mode="RGB", out_channels=3, prepare=lightness_input, finish=colour_output,
-                        examples=colorize_examples)
+                        examples=colorize_examples, graph_mode="L")
 
 
 @register_adapter("cut")

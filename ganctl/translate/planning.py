@@ -15,6 +15,7 @@ from ganctl import console
 from ganctl.data.formats import is_image_path, is_video_path
 from ganctl.errors import ImageReadError, InputError, OptionError, OutputError
 from ganctl.fsutil import check_output_outside_input
+from ganctl.translate.onnx_translator import OnnxTranslator, is_onnx_path, load_onnx_translator
 from ganctl.translate.pipeline import Job, translate_images
 from ganctl.translate.summary import TranslateSummary
 from ganctl.translate.translator import Translator, load_translator
@@ -69,14 +70,25 @@ def plan_folder(folder: Path, out: Path, fmt: str = "png",
     return jobs
 
 
-def translate_path(input: str | os.PathLike, out: str | os.PathLike, model: str | os.PathLike | Translator, *,
-                   direction: str = "a2b", device: str = "auto", precision: str = "auto", batch_size: int = 16,
+def _open_model(model: str | os.PathLike, direction: str | None, device: str, precision: str,
+                eval_mode: bool) -> Translator | OnnxTranslator:
+    """The translator for ``--model``: ONNX Runtime for an ``.onnx`` file, else the checkpoint's generator."""
+    if is_onnx_path(model):
+        return load_onnx_translator(model, direction, device, precision)
+    return load_translator(model, direction or "a2b", device, precision, eval_mode=eval_mode)
+
+
+def translate_path(input: str | os.PathLike, out: str | os.PathLike,
+                   model: str | os.PathLike | Translator | OnnxTranslator, *, direction: str | None = None,
+                   device: str = "auto", precision: str = "auto", batch_size: int = 16,
                    num_workers: int | None = None, fmt: str = "png", size: int | None = None,
                    overwrite: bool = False, strict: bool = False, eval_mode: bool = False) -> TranslateSummary:
     """Translate an image, a folder (tree mirrored under ``out``) or a video into ``out``.
 
-    ``model`` is a run folder, a ``.safetensors`` checkpoint or a ready :class:`Translator`; ``eval_mode``:
-    batch norm with running statistics and no dropout (see :mod:`ganctl.translate.test_mode`).
+    ``model`` is a run folder, a ``.safetensors`` checkpoint, an ``.onnx`` graph (run by ONNX Runtime, as
+    exported: ``eval_mode`` does not apply) or a ready translator; ``direction``: a2b or b2a (default: a2b, or
+    the ONNX file's); ``eval_mode``: batch norm with running statistics and no dropout (see
+    :mod:`ganctl.translate.test_mode`).
     """
     src, out = Path(input), Path(out)
     if not src.exists():
@@ -86,8 +98,8 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike, model: str 
         raise OutputError(out, "is a file; --out must be a folder")
     if size is not None and size < 1:
         raise OptionError("--size", "must be a positive number of pixels (or keep)")
-    translator = model if isinstance(model, Translator) else load_translator(model, direction, device, precision,
-                                                                             eval_mode=eval_mode)
+    translator = model if isinstance(model, (Translator, OnnxTranslator)) else _open_model(
+        model, direction, device, precision, eval_mode)
     summary = TranslateSummary(device=str(translator.device), precision=translator.precision_name,
                                test_mode=translator.test_mode)
     start = time.perf_counter()
