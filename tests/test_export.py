@@ -167,6 +167,13 @@ def test_gan_generator_exports_from_noise(runs, exported, cli, tmp_path):
     assert "from noise" in one_line(cli("translate", image, "--out", tmp_path / "o", "--model", path))
 
 
+def test_a_checkpoint_file_exports_beside_itself(runs, cli):
+    checkpoint = runs[ONE_SIDED] / "checkpoints" / "latest.safetensors"
+    result = cli("export", checkpoint)
+    assert result.exit_code == 0, result.output
+    assert (checkpoint.parent / "latest_a2b.onnx").is_file()
+
+
 def test_a_fixed_size_export_takes_that_size_only(runs, cli, tmp_path):
     kind, direction = EXPORTS[0]
     target = tmp_path / "fixed.onnx"
@@ -249,6 +256,18 @@ def test_a_plain_onnx_file_runs_when_it_follows_the_convention_and_is_one_line_w
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "in.png")), 255 - pixels)
     assert "--direction" in one_line(cli("translate", image, "--out", tmp_path / "o2", "--model", plain,
                                          "--direction", "b2a"))
+
+    fixed = tmp_path / "fixed.onnx"  # batch 1 and 8 x 8 fixed, as many files in the wild
+    torch.onnx.export(_Invert(), (torch.rand(1, 3, 8, 8),), str(fixed), dynamo=False)
+    folder = tmp_path / "eights"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(pixels[:8, :7].repeat(2, axis=1)[:, :8] + i).save(folder / f"{i}.png")
+    result = cli("translate", folder, "--out", tmp_path / "out8", "--model", fixed, "--batch-size", "2")
+    assert result.exit_code == 0, result.output
+    for i in range(3):
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out8" / f"{i}.png")),
+                              255 - np.asarray(Image.open(folder / f"{i}.png")))
 
     two = tmp_path / "two.onnx"
     torch.onnx.export(_TwoInputs(), (torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)), str(two),
