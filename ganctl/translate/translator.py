@@ -1,8 +1,9 @@
 """A generator ready for inference on batches of uint8 images: :class:`Translator` and :func:`load_translator`.
 
 For each batch: pinned memory and non-blocking copies on CUDA, inference mode, autocast at the precision
-``--precision`` resolves to (:mod:`ganctl.precision`), reflect padding to the generator's ``size_multiple``
-and cropping back, and overlapping tiles for images too large to run whole (found up front by a pixel
+``--precision`` resolves to (:mod:`ganctl.precision`), padding to what the generator takes (a multiple of
+its ``size_multiple``, at least its ``min_size``: reflected, in steps for tiny images, down to 1 x 1) and
+cropping back, and overlapping tiles for images too large to run whole (found up front by a pixel
 budget, or after an out-of-memory error, which halves the budget and retries). A generator with batch norm
 or dropout runs as the pix2pix reference tests it unless asked for eval mode (:mod:`.test_mode`); each tile
 of a tiled image is then normalised with its own statistics.
@@ -33,14 +34,21 @@ from ganctl.translate.test_mode import EVAL, REFERENCE, TEST_MODES, has_test_sta
 _MIN_PASS_PIXELS = 128 * 128
 
 
-def _reflect_pad(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """Pad H and W up to ``multiple`` (reflect; replicate when the image is too small to reflect)."""
+def _pad_for_network(x: torch.Tensor, multiple: int, minimum: int) -> tuple[torch.Tensor, int, int]:
+    """Pad H and W up to a multiple of ``multiple`` that is at least ``minimum``; returns (padded, H, W).
+
+    Reflection, as the networks pad inside; it can add at most one pixel less than a side has, so a small
+    image is reflected in steps, and a side of one pixel is repeated (replicate) until reflection can start.
+    """
     h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph == 0 and pw == 0:
-        return x, h, w
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode), h, w
+    for axis, size in ((-1, w), (-2, h)):
+        target = max(minimum, size + (-size) % multiple)
+        target += (-target) % multiple
+        while x.shape[axis] < target:
+            have = x.shape[axis]
+            add = min(target - have, max(have - 1, 1))
+            x = F.pad(x, (0, add, 0, 0) if axis == -1 else (0, 0, 0, add), mode="reflect" if have > 1 else "replicate")
+    return x, h, w
 
 
 def _ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:
@@ -79,6 +87,7 @@ class Translator:
         self.precision_name = resolve_precision(precision, self.device)
         self.autocast_dtype = autocast_dtype(self.precision_name)
         self.multiple = int(getattr(network, "size_multiple", 1) or 1)
+        self.min_size = max(self.multiple, int(getattr(network, "min_size", 1) or 1))
         # Channels-last suits cuDNN's tensor-core kernels; on CPU the instance norms would copy it back and forth.
         self.memory_format = torch.channels_last if (self.device.type == "cuda" if channels_last is None
                                                      else channels_last) else torch.contiguous_format
@@ -141,7 +150,7 @@ class Translator:
         """One forward pass: prepare, pad to the multiple, run, crop back, finish."""
         self._last_pass_pixels = x.shape[0] * x.shape[2] * x.shape[3]
         prepared = self.adapter.prepare(x)
-        padded, h, w = _reflect_pad(prepared, self.multiple)
+        padded, h, w = _pad_for_network(prepared, self.multiple, self.min_size)
         padded = padded.contiguous(memory_format=self.memory_format)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
