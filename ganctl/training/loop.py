@@ -200,6 +200,7 @@ class TrainLoop:
         self.save_every_seconds = 60.0 * save_every_minutes
         self._saved_at = time.monotonic()
         self._saved_step = -1
+        self._latest_damaged = False  # resumed from previous.safetensors: the next save must not keep latest
         self.step = 0
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -248,11 +249,12 @@ class TrainLoop:
         if self.ctx.dist.is_main:
             state = self.training_state() if with_state else None
             config = self.checkpoint_config()
-            if name == LATEST and path.is_file():
+            if name == LATEST and path.is_file() and not self._latest_damaged:
                 _keep_as(path, self.ckpt_dir / f"{PREVIOUS}.safetensors")
             save_checkpoint(path, self.recipe.networks, config, state)
         if name == LATEST:
             self._saved_at, self._saved_step = time.monotonic(), self.step
+            self._latest_damaged = False
         return path
 
     def _save_due(self) -> bool:
@@ -269,6 +271,7 @@ class TrainLoop:
         not see).
         """
         ckpt = _load_resumable(Path(path))
+        self._latest_damaged = ckpt.path != Path(path)
         path = ckpt.path
         state = ckpt.state
         if int(state["steps_per_epoch"]) != self.steps_per_epoch:
