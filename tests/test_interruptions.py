@@ -132,6 +132,37 @@ def test_kill_9_twice_sigterm_and_a_damaged_checkpoint_lose_nothing(ab, tmp_path
     assert train_steps == list(range(1, STEPS + 1)), "resume keeps one metrics record per step"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+
+    def sigterm_to_rank_1(step: int) -> None:
+        if rank == 1 and step == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    result = train("cyclegan", data=data, run=Path(out) / "ddp", preset="smoke", max_steps=3, device="cpu",
+                   on_step_end=sigterm_to_rank_1)
+    (Path(out) / f"rank{rank}.json").write_text(json.dumps({"step": result.step, "signal": result.signal}))
+
+
+@pytest.mark.slow
+def test_sigterm_to_one_process_of_a_multi_process_run_stops_every_rank_at_the_same_step(ab, tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(ab), str(tmp_path)), nprocs=2, join=True,
+                       start_method="fork")
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks == [{"step": 1, "signal": signal.SIGTERM}] * 2
+    assert load_checkpoint(tmp_path / "ddp" / "checkpoints" / "latest.safetensors").config["step"] == 1
+
+
 def test_a_damaged_checkpoint_with_nothing_to_fall_back_on_is_one_line(ab, tmp_path, cli):
     train("cyclegan", data=ab, run=tmp_path / "run", preset="smoke", device="cpu")
     checkpoints = tmp_path / "run" / "checkpoints"

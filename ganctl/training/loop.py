@@ -417,9 +417,11 @@ class TrainLoop:
                             epoch_t = now
                         elif self.step < self.total_steps and self._save_due():
                             self.save(LATEST)
-                        # Ranks agree on stopping only where they talk anyway (at logging steps).
-                        if (ctx.dist.any(stop.requested, ctx.device) if logged
-                                else not ctx.dist.enabled and stop.requested):
+                        # Ranks agree on stopping only where they talk anyway (at logging steps); a signal
+                        # that reached some ranks only stops them all, and every rank reports it.
+                        if logged:
+                            stop.signum = ctx.dist.largest(stop.signum or 0, ctx.device) or None
+                        if stop.requested and (logged or not ctx.dist.enabled):
                             raise KeyboardInterrupt
                         if self.step >= self.total_steps:
                             break
