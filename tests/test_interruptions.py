@@ -159,8 +159,8 @@ def test_sigterm_to_one_process_of_a_multi_process_run_stops_every_rank_at_the_s
     mp.start_processes(_ddp_worker, args=(2, _free_port(), str(ab), str(tmp_path)), nprocs=2, join=True,
                        start_method="fork")
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    assert ranks == [{"step": 1, "signal": signal.SIGTERM}] * 2
-    assert load_checkpoint(tmp_path / "ddp" / "checkpoints" / "latest.safetensors").config["step"] == 1
+    assert ranks == [{"step": 2, "signal": signal.SIGTERM}] * 2  # the signal came after step 1's check
+    assert load_checkpoint(tmp_path / "ddp" / "checkpoints" / "latest.safetensors").config["step"] == 2
 
 
 def test_a_damaged_checkpoint_with_nothing_to_fall_back_on_is_one_line(ab, tmp_path, cli):

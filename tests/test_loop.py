@@ -117,9 +117,9 @@ def test_sigint_finishes_the_step_then_saves(dataset, tmp_path):
 
     before = signal.getsignal(signal.SIGINT)
     result = train_cyclegan(dataset, run=tmp_path / "sigint", on_step_end=press_ctrl_c, **TINY)
-    assert result.interrupted and result.step == 1  # the flag is seen at the end of the step it came in
+    assert result.interrupted and result.step == 2  # the flag is seen at the next step boundary
     assert result.signal == signal.SIGINT
-    assert _weights(tmp_path / "sigint")[1]["step"] == 1
+    assert _weights(tmp_path / "sigint")[1]["step"] == 2
     assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 

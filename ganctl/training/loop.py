@@ -407,6 +407,14 @@ class TrainLoop:
                             if bar:
                                 bar.update(task, losses=self._loss_text(means))
                         self.recipe.on_step_end(self)
+                        # Ranks agree on stopping only where they talk anyway (at logging steps); a signal
+                        # that reached some ranks only stops them all, and every rank reports it.
+                        if logged:
+                            stop.signum = ctx.dist.largest(stop.signum or 0, ctx.device) or None
+                        if stop.requested and (logged or not ctx.dist.enabled):
+                            if epoch_done:  # the epoch's samples and checkpoint first; latest comes with them
+                                result.samples += self._epoch_end(time.perf_counter() - epoch_t)
+                            raise KeyboardInterrupt
                         if bar:
                             bar.advance(task)
                         if self.on_step_end is not None:
@@ -417,12 +425,6 @@ class TrainLoop:
                             epoch_t = now
                         elif self.step < self.total_steps and self._save_due():
                             self.save(LATEST)
-                        # Ranks agree on stopping only where they talk anyway (at logging steps); a signal
-                        # that reached some ranks only stops them all, and every rank reports it.
-                        if logged:
-                            stop.signum = ctx.dist.largest(stop.signum or 0, ctx.device) or None
-                        if stop.requested and (logged or not ctx.dist.enabled):
-                            raise KeyboardInterrupt
                         if self.step >= self.total_steps:
                             break
                 if self.step % spe != 0:  # stopped by --max-steps inside an epoch
