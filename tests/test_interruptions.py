@@ -239,3 +239,20 @@ def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(ab, tmp_path, cl
     assert text.count("no space left on device") == 1 and "latest.safetensors" in text and "Traceback" not in text
     assert latest.read_bytes() == before
     assert sorted(p.name for p in latest.parent.iterdir()) == ["latest.safetensors", "previous.safetensors"]
+
+
+def test_save_every_minutes_refreshes_latest_between_epochs(ab, tmp_path):
+    run = tmp_path / "run"
+    steps = []
+
+    def look(step: int) -> None:  # the checkpoint of the step before is there when a step ends
+        if step > 1:
+            steps.append(load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False).config["step"])
+
+    # A minute's billionth: every step is past it, so every step saves (no clock is read by the test).
+    train("cyclegan", data=ab, run=run, preset="smoke", max_steps=4, save_every_minutes=1e-9, device="cpu",
+          on_step_end=look)
+    assert steps == [1, 2, 3]
+    off = train("cyclegan", data=ab, run=tmp_path / "off", preset="smoke", max_steps=4, save_every_minutes=0,
+                device="cpu")
+    assert off.step == 4 and not (tmp_path / "off" / "checkpoints" / "previous.safetensors").exists()
