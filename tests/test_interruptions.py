@@ -8,7 +8,6 @@ latest.safetensors), ends with exactly the weights of a run trained straight thr
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import random
@@ -177,11 +176,18 @@ def test_a_lock_held_by_a_live_process_refuses_and_is_released_after(ab, tmp_pat
     run = tmp_path / "run"
     train("cyclegan", data=ab, run=run, preset="smoke", device="cpu")
     assert not (run / LOCK_NAME).exists(), "a finished run leaves no lock"
-    with open(run / LOCK_NAME, "w") as held:  # another trainer: its flock and its name in the file
-        fcntl.flock(held, fcntl.LOCK_EX)
-        held.write(json.dumps({"pid": 4242, "host": "gpu-node-7"}))
-        held.flush()
+    # Another trainer: a process holding the lock, its name in the file.
+    hold = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.lockf(fd, fcntl.LOCK_EX); os.write(fd, sys.argv[2].encode()); print('held', flush=True); "
+            "time.sleep(300)")
+    holder = subprocess.Popen([sys.executable, "-c", hold, run / LOCK_NAME,
+                               json.dumps({"pid": 4242, "host": "gpu-node-7"})], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
         result = cli("train", "cyclegan", "--resume", run, "--max-steps", "3")
+    finally:
+        holder.kill()
+        holder.wait()
     assert result.exit_code == 2
     assert "in use by process 4242 on gpu-node-7" in " ".join(result.output.split())
     again = cli("train", "cyclegan", "--resume", run, "--max-steps", "3")  # the other trainer has ended

@@ -1,14 +1,16 @@
 """One trainer per run folder: ``<run>/train.lock`` names the process (pid and host) training in it.
 
-The lock is an ``flock`` on that file, which the kernel drops when the process ends, however it ends (kill -9,
-out of memory): a lock file whose lock nobody holds is stale and is taken over with a warning. Where the file
-system has no ``flock``, a lock of a process that is gone from this host is stale; one from another host is
-refused with a line that says how to clear it.
+The lock is a POSIX record lock (``lockf``) on that file, which the kernel drops when the process ends,
+however it ends (kill -9, out of memory), and which forked children (data loader workers) do not inherit, so
+they cannot keep it after their parent is gone: a lock file whose lock nobody holds is stale and is taken
+over with a warning. Where the file system has no locks, a lock of a process that is gone from this host is
+stale; one from another host is refused with a line that says how to clear it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -51,18 +53,18 @@ def _process_gone(holder: dict[str, Any]) -> bool:
     return False
 
 
-def _try_flock(fd: int) -> bool | None:
-    """True when this process now holds the lock, False when another does, None without flock."""
+def _try_lock(fd: int) -> bool | None:
+    """True when this process now holds the lock, False when another does, None without locks."""
     try:
         import fcntl
     except ImportError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except OSError:  # a file system without locks
-        return None
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        return None  # a file system without locks
     return True
 
 
@@ -73,14 +75,14 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
     path = run_dir / LOCK_NAME
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        locked = _try_flock(fd)
+        locked = _try_lock(fd)
         holder = _read_holder(fd)
         if locked is False or (locked is None and holder.get("pid") not in (None, os.getpid())
                                and not _process_gone(holder)):
             os.close(fd)
             raise InputError(run_dir, f"is in use by {_holder_text(holder)} (one trainer per run folder; if that "
                                       f"process is gone, delete {path})")
-        # The file may have been removed and made anew by its holder between open() and flock(): lock that one.
+        # The file may have been removed and made anew by its holder between open() and lockf(): lock that one.
         with contextlib.suppress(FileNotFoundError):
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 break
