@@ -165,6 +165,8 @@ class _StopRequest:
     def __enter__(self) -> _StopRequest:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:  # nohup, or a background job: keep ignoring it
+                    continue
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
