@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import threading
 import time
@@ -43,6 +44,7 @@ from ganctl import console
 from ganctl.checkpoint import load_checkpoint, save_checkpoint
 from ganctl.device import get_rng_state, set_rng_state
 from ganctl.errors import CheckpointError, GanctlError, TrainingStopped
+from ganctl.fsutil import atomic_path
 from ganctl.runs import MetricsLog, write_config
 from ganctl.training.context import TrainContext
 
@@ -100,10 +102,6 @@ _EPOCH_CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.safetensors$")
 
 def _keep_as(path: Path, keep: Path) -> None:
     """Make ``keep`` hold what ``path`` holds now (a hard link where the file system has them, else a copy)."""
-    import shutil
-
-    from ganctl.fsutil import atomic_path
-
     with atomic_path(keep) as tmp:
         try:
             tmp.unlink()
