@@ -36,6 +36,14 @@ class OutputError(InputError):
     """An output path is unsafe: it would overwrite an input or an existing file."""
 
 
+class DiskFullError(OutputError):
+    """A write failed because the disk is full (or the quota used up); nothing partial is left behind."""
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__(path, "no space left on device; nothing was written there (free some space and run "
+                               "again)")
+
+
 class OptionError(GanctlError):
     """A command-line option has a value that cannot be used."""
 
@@ -43,6 +51,12 @@ class OptionError(GanctlError):
         self.option = option
         self.problem = problem
         super().__init__(f"{option}: {problem}")
+
+
+class IncompleteError(GanctlError):
+    """Some items of a batch job could not be done (each was reported by name); the rest were. Exit code 1."""
+
+    exit_code = 1
 
 
 class TrainingStopped(GanctlError):

@@ -1,8 +1,9 @@
-"""Small filesystem helpers: atomic writes and input/output safety checks."""
+"""Small filesystem helpers: atomic writes, file modes, a full disk, and input/output safety checks."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -10,7 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ganctl.errors import OutputError
+from ganctl.errors import DiskFullError, OutputError
+
+# What a write on a full disk (or over quota) raises: OSError with one of these, or, from writers in other
+# languages (safetensors is Rust), an error whose message is the C library's text for it.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_DISK_FULL_TEXT = tuple(os.strerror(code) for code in _DISK_FULL)
 
 
 @contextlib.contextmanager
@@ -18,26 +24,50 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path`` atomically.
 
     The temporary name keeps ``path``'s suffix, so writers that pick a format from the extension
-    (PIL, safetensors) behave the same. On error the temporary file is removed and ``path`` untouched.
+    (PIL, safetensors) behave the same. The file gets the mode a plain ``open()`` would give (0666 less the
+    umask), whatever the writer left. On error the temporary file is removed and ``path`` untouched; a full
+    disk is :class:`~ganctl.errors.DiskFullError` naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_current_umask())  # mkstemp makes 0600; give what open() would
     try:
         yield tmp_path
+        # mkstemp makes 0600, and some writers (safetensors) replace the file with their own 0600 one.
+        os.chmod(tmp_path, umask_mode(0o666))
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if is_disk_full(exc):
+            raise DiskFullError(path) from None
         raise
 
 
-def _current_umask() -> int:
+def is_disk_full(exc: BaseException) -> bool:
+    """True when ``exc`` says the disk is full or the quota used up (ENOSPC, EDQUOT)."""
+    if isinstance(exc, DiskFullError):
+        return True
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc.errno in _DISK_FULL
+    return any(text in str(exc) for text in _DISK_FULL_TEXT)
+
+
+def umask_mode(mode: int) -> int:
+    """``mode`` less the process umask: what ``open()`` (0o666) or ``mkdir()`` (0o777) would give."""
+    return mode & ~_umask()
+
+
+def _umask() -> int:
+    # Linux says it without changing it; os.umask(0) would briefly give files made by other threads mode 0666.
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -31,7 +31,7 @@ from ganctl.training import get_recipe
 from ganctl.training.runner import train
 from ganctl.translate import load_translator
 from ganctl.translate.adapters import adapter_directions, adapter_kinds
-from ganctl.translate.padding import pad_to_multiple
+from ganctl.translate.padding import pad_for_network, padded_size
 
 EXPORTS = [(kind, direction) for kind in adapter_kinds() for direction in adapter_directions({"kind": kind})]
 ONE_SIDED = next(kind for kind, _ in EXPORTS if adapter_directions({"kind": kind}) == ("a2b",))
@@ -288,13 +288,18 @@ def test_without_onnxruntime_export_and_translate_say_what_to_install(runs, tmp_
     assert "pip install 'ganctl[onnx]'" in line and not (tmp_path / "m.onnx").exists()
 
 
-@pytest.mark.parametrize("h, w", [(37, 29), (8, 8), (3, 2), (1, 6)])
-def test_pad_to_multiple_is_reflect_padding_or_replicate_when_too_small(h, w):
+@pytest.mark.parametrize("h, w", [(37, 29), (8, 8), (3, 2), (1, 6), (1, 1)])
+def test_padding_is_reflection_repeated_as_far_as_needed(h, w):
     x = torch.rand(2, 3, h, w)
-    ph, pw = (-h) % 8, (-w) % 8
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    want = F.pad(x, (0, pw, 0, ph), mode=mode) if ph or pw else x
-    assert torch.equal(pad_to_multiple(x, 8), want)
+    want = x
+    for axis, n in ((-2, h), (-1, w)):  # reflect in steps, as far as the target; a side of 1 pixel repeated
+        while want.shape[axis] < padded_size(n, 8, 16):
+            have = want.shape[axis]
+            add = min(padded_size(n, 8, 16) - have, max(have - 1, 1))
+            pad = (0, 0, 0, add) if axis == -2 else (0, add, 0, 0)
+            want = F.pad(want, pad, mode="reflect" if have > 1 else "replicate")
+    got = pad_for_network(x, 8, 16)
+    assert got.shape[-2:] == (padded_size(h, 8, 16), padded_size(w, 8, 16)) and torch.equal(got, want)
 
 
 @pytest.mark.parametrize("h, w, out", [(13, 11, 4), (16, 16, 4), (7, 9, 1), (3, 5, (2, 4))])

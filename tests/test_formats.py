@@ -18,7 +18,7 @@ from ganctl.data.formats import (
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv",
-                                 ".flv"])
+                                 ".flv", ".3gp", ".mts", ".m2ts", ".vob", ".ogv", ".mxf", ".y4m"])
 def test_every_common_video_extension_is_a_video(ext):
     assert ext in VIDEO_EXTENSIONS
     assert is_video_path(f"clip{ext}") and is_video_path(f"CLIP{ext.upper()}")

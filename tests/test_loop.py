@@ -118,8 +118,25 @@ def test_sigint_finishes_the_step_then_saves(dataset, tmp_path):
     before = signal.getsignal(signal.SIGINT)
     result = train_cyclegan(dataset, run=tmp_path / "sigint", on_step_end=press_ctrl_c, **TINY)
     assert result.interrupted and result.step == 2  # the flag is seen at the next step boundary
+    assert result.signal == signal.SIGINT
     assert _weights(tmp_path / "sigint")[1]["step"] == 2
     assert signal.getsignal(signal.SIGINT) is before  # handler restored
+
+
+def test_an_ignored_signal_stays_ignored(dataset, tmp_path):
+    import os
+    import signal
+
+    def hang_up(step):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGHUP)  # as closing the terminal of a `nohup ganctl train ...` would
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        result = train_cyclegan(dataset, run=tmp_path / "nohup", on_step_end=hang_up, **TINY)
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert not result.interrupted and result.step == 6
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(dataset, tmp_path):

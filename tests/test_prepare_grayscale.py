@@ -108,3 +108,40 @@ def test_split_and_name_helpers():
 def test_luma_matches_pillow(shape):
     arr = np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)
     assert np.array_equal(luma(arr), np.asarray(Image.fromarray(arr).convert("L")))
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_partial_dataset(cli, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    make_photos(src)
+    written = []
+
+    def full(image, path):
+        if written:  # the second image finds the disk full
+            open(path, "wb").write(b"\x89PNG partial")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(path)
+        Image.fromarray(np.zeros((2, 2), np.uint8)).save(path)
+
+    monkeypatch.setattr("ganctl.data.grayscale.write_png", full)
+    result = cli("prepare", "grayscale", src, "--out", out)
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert text.count("no space left on device") == 1 and str(out) in text and "Traceback" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]  # no dataset, no hidden staging folder
+
+
+def test_the_dataset_folders_follow_the_umask(cli, tmp_path):
+    import os
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    make_photos(src, n=4)
+    before = os.umask(0o022)
+    try:
+        assert cli("prepare", "grayscale", src, "--out", out).exit_code == 0
+    finally:
+        os.umask(before)
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert next((out / "trainB").rglob("*.png")).stat().st_mode & 0o777 == 0o644

@@ -114,15 +114,19 @@ def test_synthetic_webm_with_size_option(tmp_path):
     assert got["frames"] == 9 and got["size"] == (48, 32) and got["rate"] == 12
 
 
-@pytest.mark.parametrize("name, codec", [("clip.m4v", "mpeg4"), ("clip.mpg", "mpeg2video"), ("clip.ts", "mpeg4")])
-def test_m4v_mpg_and_ts_videos_come_back_as_the_same_kind(tmp_path, cli, name, codec):
+@pytest.mark.parametrize("name, codec, written", [
+    ("clip.m4v", "mpeg4", "clip.m4v"), ("clip.mpg", "mpeg2video", "clip.mpg"), ("clip.ts", "mpeg4", "clip.ts"),
+    ("clip.3gp", "mpeg4", "clip.3gp"), ("clip.vob", "mpeg2video", "clip.vob"),
+    ("clip.y4m", "rawvideo", "clip.mp4"),  # a container FFmpeg reads but ganctl does not write: back as .mp4
+])
+def test_videos_in_less_common_containers_come_back_as_the_same_kind(tmp_path, cli, name, codec, written):
     source = tmp_path / name
     make_video(source, frames=7, rate=5, size=(64, 48), codec=codec)
     model = make_checkpoint(tmp_path / "m.safetensors")
     result = cli("translate", source, "--out", tmp_path / "out", "--model", model, "--precision", "fp32")
     assert result.exit_code == 0, result.output
     assert "translated 7 frames" in " ".join(result.output.split())
-    got = probe(tmp_path / "out" / name)
+    got = probe(tmp_path / "out" / written)
     assert got["frames"] == 7 and got["size"] == (64, 48) and got["rate"] == 5
     assert abs(got["first"].mean() - negative(probe(source)["first"]).mean()) < 6
 

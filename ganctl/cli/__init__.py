@@ -1,7 +1,7 @@
 """The ``ganctl`` command line: one Typer app, one module per command group.
 
 Error handling lives in one place, :class:`GanctlGroup`: user errors (:class:`GanctlError`, bad
-options, missing paths) become one red line and exit code 2; anything unexpected becomes one line,
+options, missing paths, a full disk) become one red line and exit code 2; anything unexpected becomes one line,
 "run with --debug for details" and exit code 1. ``--quiet`` and ``--debug`` are accepted anywhere
 on the command line (before or after a command's arguments).
 """
@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from ganctl import __version__, console
 from ganctl.errors import GanctlError
+from ganctl.fsutil import is_disk_full
 
 GLOBAL_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--debug": "debug"}
 
@@ -71,12 +72,22 @@ class GanctlGroup(TyperGroup):
         except KeyboardInterrupt:
             console.error("interrupted")
             return 130
+        except OSError as exc:
+            if not is_disk_full(exc):
+                return _unexpected(exc)
+            where = f"{exc.filename}: " if exc.filename else ""
+            console.error(f"{where}no space left on device (free some space and run again)")
+            return 2
         except Exception as exc:  # a bug: keep it to one line unless --debug
-            if console.is_debug():
-                console.stderr.print_exception()
-            name = type(exc).__name__
-            console.error(f"unexpected {name}: {exc} (run with --debug for details)")
-            return 1
+            return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    """A bug: one line (a traceback with --debug), exit 1."""
+    if console.is_debug():
+        console.stderr.print_exception()
+    console.error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+    return 1
 
 
 def _is_no_args_help(exc: typer.TyperException) -> bool:

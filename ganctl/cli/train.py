@@ -113,14 +113,15 @@ def make_command(recipe: type[Recipe]) -> Any:
 
 
 def report_training(kind: str, result: Any, as_json: bool) -> None:
-    """The result of a run on stdout (JSON with ``--json``); an interrupted run exits 130 with a resume hint."""
+    """The result of a run on stdout (JSON with ``--json``); a run stopped by a signal exits 128 + its number
+    (130 for Ctrl-C, 143 for SIGTERM) with a resume hint."""
     if result.skipped:
         if as_json:
             console.emit_json({"skipped": result.skipped})
         return
     summary = {"run": str(result.run_dir), "step": result.step, "epoch": result.epoch,
                "checkpoint": str(result.checkpoint), "samples": str(result.run_dir / "samples"),
-               "interrupted": result.interrupted, "seconds": round(result.seconds, 1),
+               "interrupted": result.interrupted, "signal": result.signal, "seconds": round(result.seconds, 1),
                "seconds_per_step": round(result.seconds_per_step, 4), "losses": result.losses, **result.extras}
     if as_json:
         console.emit_json(summary)
@@ -134,7 +135,7 @@ def report_training(kind: str, result: Any, as_json: bool) -> None:
     if result.interrupted:
         console.warn(f"interrupted at step {result.step}; checkpoint saved. Continue with: "
                      f"ganctl train {kind} --resume {result.run_dir}")
-        raise typer.Exit(130)
+        raise typer.Exit(128 + (result.signal or 2))  # no signal: interrupted from Python (KeyboardInterrupt)
 
 
 for _name in list_recipes():

@@ -9,7 +9,7 @@ import typer
 from ganctl import console
 from ganctl.cli.helptext import EVAL_MODE_HELP
 from ganctl.data.formats import is_video_path
-from ganctl.errors import InputError, OptionError
+from ganctl.errors import IncompleteError, InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
 from ganctl.precision import PRECISION_HELP, check_precision
 
@@ -38,7 +38,8 @@ def translate(
                                   help="a2b runs G_A (A -> B), b2a runs G_B."),
     fmt: str = typer.Option("png", "--format", help="Output image format: png, jpg or same (as the input)."),
     size: str = typer.Option("keep", "--size", help="keep, or resize the shorter side to N pixels first."),
-    strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first unreadable or non-image file."),
+    strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first file skipped as unreadable or "
+                                "not an image, or that fails."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace output files that exist already."),
     eval_mode: bool = typer.Option(False, "--eval-mode", help=EVAL_MODE_HELP),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
@@ -50,7 +51,9 @@ def translate(
 ) -> None:
     """Translate images, folders and videos with a trained model.
 
-    Folders are mirrored under --out; videos come back as videos (same frame rate, audio kept).
+    Folders are mirrored under --out; videos come back as videos (same frame rate, audio kept). Images of
+    any size are translated; a file that cannot be read is skipped and one that fails is reported, by name,
+    and the rest go on. Exit 0 when every readable image was written, 1 when some failed.
 
     An .onnx file from ganctl export runs with ONNX Runtime, as exported (fp32; eval mode for batch-norm nets).
 
@@ -76,3 +79,8 @@ def translate(
     )
     unit = "frames" if input.is_file() and is_video_path(input, gif_as_video=True) else "images"
     console.info(summary.line(unit))
+    if summary.failed:
+        name, problem = next(iter(summary.failed.items()))
+        more = f" (and {len(summary.failed) - 1} more, each named above)" if len(summary.failed) > 1 else ""
+        raise IncompleteError(f"{len(summary.failed)} readable image{'s' if len(summary.failed) > 1 else ''} not "
+                              f"translated: {name}: {problem}{more}")

@@ -13,8 +13,10 @@ import os
 from pathlib import Path
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"})
+# The containers FFmpeg reads that hold video (translate writes the few it cannot write back as .mp4).
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv",
-                              ".flv"})
+                              ".flv", ".3gp", ".3g2", ".mts", ".m2ts", ".m2v", ".vob", ".asf", ".f4v", ".nut",
+                              ".ogv", ".mxf", ".dv", ".rm", ".rmvb", ".y4m"})
 # Animated images: videos when given on their own, images everywhere else.
 ANIMATED_IMAGE_EXTENSIONS = frozenset({".gif"})
 # What a command that takes video files on their own (translate, prepare frames) reads as video.

@@ -48,7 +48,8 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     """Open and fully decode an image with EXIF rotation applied, raising ImageReadError on failure."""
     path = Path(path)
     if not path.exists():
-        raise ImageReadError(path, "no such file")
+        missing = "a symbolic link to a file that is not there" if path.is_symlink() else "no such file"
+        raise ImageReadError(path, missing)
     if path.is_dir():
         raise ImageReadError(path, "is a folder, not an image")
     try:

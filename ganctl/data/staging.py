@@ -2,7 +2,8 @@
 
 A half-written dataset is never visible under its final name: preparers and downloads write into a hidden
 staging folder in the same parent (so the final ``os.rename`` is atomic on one filesystem) and rename it
-onto the destination only when everything succeeded. On error or Ctrl-C the staging folder is removed.
+onto the destination only when everything succeeded. On error or Ctrl-C the staging folder is removed (a
+full disk is one :class:`~ganctl.errors.DiskFullError` naming the destination).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ganctl.data.dataset_meta import META_NAME
-from ganctl.errors import OutputError
+from ganctl.errors import DiskFullError, OutputError
+from ganctl.fsutil import is_disk_full, umask_mode
 
 
 def check_destination(out: str | os.PathLike, overwrite: bool = False) -> None:
@@ -41,6 +43,7 @@ def staging_dir(out: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
+        os.chmod(stage, umask_mode(0o777))  # mkdtemp makes 0700; the dataset gets what mkdir would give
         yield stage
         if out.is_dir():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -49,6 +52,8 @@ def staging_dir(out: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(stage, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
+        if is_disk_full(exc):
+            raise DiskFullError(out) from None
         raise

@@ -46,7 +46,7 @@ from ganctl.export import DEFAULT_OPSET, MIN_OPSET, TOLERANCE
 from ganctl.fsutil import atomic_write_bytes
 from ganctl.translate.adapters import ModelAdapter, adapter_directions, adapter_kinds
 from ganctl.translate.onnx_translator import FORMAT, FORMAT_VERSION, onnxruntime, open_session
-from ganctl.translate.padding import pad_to_multiple
+from ganctl.translate.padding import pad_for_network, size_rule
 from ganctl.translate.test_mode import has_test_statistics
 
 
@@ -60,13 +60,13 @@ class PixelGraph(nn.Module):
     def __init__(self, network: nn.Module, adapter: ModelAdapter, expand_gray: bool = False):
         super().__init__()
         self.network, self.adapter, self.expand_gray = network, adapter, expand_gray
-        self.multiple = int(getattr(network, "size_multiple", 1) or 1)
+        self.multiple, self.min_size = size_rule(network)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image.expand(-1, 3, -1, -1) if self.expand_gray else image
         prepared = self.adapter.prepare(x)
         h, w = prepared.shape[-2], prepared.shape[-1]
-        y = self.network(pad_to_multiple(prepared, self.multiple))[:, :, :h, :w]
+        y = self.network(pad_for_network(prepared, self.multiple, self.min_size))[:, :, :h, :w]
         return self.adapter.finish(prepared, y).clamp(0, 1)
 
 

@@ -38,7 +38,7 @@ class ResnetGenerator(nn.Module):
     """Encoder (stride-2 convolutions) -> residual blocks -> decoder (transposed convolutions) -> tanh.
 
     Input H and W must be multiples of ``size_multiple`` (2 ** n_downsampling) so the output has the
-    input's size; :meth:`encode` returns the feature map after the residual blocks.
+    input's size, and at least ``min_size``; :meth:`encode` returns the feature map after the residual blocks.
     """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
@@ -76,6 +76,9 @@ class ResnetGenerator(nn.Module):
         self.encoder = nn.Sequential(*encoder)
         self.decoder = nn.Sequential(*decoder)
         self.size_multiple = 2**n_downsampling
+        # The residual blocks reflect-pad the bottleneck by 1 and instance norm needs more than one value per
+        # channel: the bottleneck must be at least 2 x 2, so H and W at least twice the multiple.
+        self.min_size = 2 * self.size_multiple
         # Where CUT's PatchNCE reads the encoder: the layers CUT's reference taps (0, 4, 8, 12, 16 of its
         # network: the input, the downsampling convolutions, the first and fifth residual block).
         self.feature_layers = tuple(sorted(set(taps)))

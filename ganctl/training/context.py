@@ -136,13 +136,13 @@ class Distributed:
             values /= self.world_size
         return values
 
-    def any(self, flag: bool, device: torch.device) -> bool:
-        """True when ``flag`` is true on any rank."""
+    def largest(self, value: int, device: torch.device) -> int:
+        """The largest of the ranks' ``value`` (e.g. a stop signal's number, 0 for none)."""
         if not self.enabled:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=device)
+            return value
+        t = torch.tensor([value], dtype=torch.int64, device=device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item() > 0)
+        return int(t.item())
 
     def barrier(self) -> None:
         """Wait for every rank."""

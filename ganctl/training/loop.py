@@ -5,13 +5,19 @@ sample grid) and a *data source* (``steps_per_epoch`` and ``epoch(e, start)`` yi
 loop owns everything else:
 
 * ``checkpoints/epoch_NNNN.safetensors`` (networks) after every epoch and ``checkpoints/latest.safetensors``
-  (networks + full training state) after every epoch, at the end and on Ctrl-C;
+  (networks + full training state) after every epoch, every ``save_every_steps`` steps and every
+  ``save_every_minutes`` minutes, at the end and on Ctrl-C, SIGTERM or SIGHUP; the latest one before it is
+  kept as ``checkpoints/previous.safetensors``, so a damaged latest file still leaves one to resume from;
 * ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch;
 * a rich progress bar with the current losses and it/s; ``samples/epoch_NNNN.png`` per epoch;
 * step-exact resume: the training state holds optimisers, schedulers, the fp16 scaler, the recipe's own
   state (image pools), every RNG and the step; the data order is a function of (seed, epoch, batch);
-* Ctrl-C (SIGINT) finishes the current step, saves and returns ``interrupted``; a NaN/Inf loss raises
-  :class:`~ganctl.errors.TrainingStopped` naming the loss without touching the last good checkpoint.
+* Ctrl-C (SIGINT), SIGTERM and SIGHUP (what SLURM, Kubernetes and ``timeout`` send) finish the current step,
+  save and return ``interrupted`` with the signal (every rank stops at the same step: they agree at
+  logging steps); a second signal stops at once, keeping the last checkpoint. A NaN/Inf loss raises
+  :class:`~ganctl.errors.TrainingStopped` naming the loss without touching the last good checkpoint;
+* resume drops what was written after the checkpoint's step: metrics records, sample grids and epoch
+  checkpoints of later epochs (a kill -9 between two saves leaves them).
 
 Losses stay on the device between logging steps, so a step has no host sync.
 """
@@ -19,6 +25,9 @@ Losses stay on the device between logging steps, so a step has no host sync.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import shutil
 import signal
 import threading
 import time
@@ -34,7 +43,8 @@ from torch import nn
 from ganctl import console
 from ganctl.checkpoint import load_checkpoint, save_checkpoint
 from ganctl.device import get_rng_state, set_rng_state
-from ganctl.errors import CheckpointError, TrainingStopped
+from ganctl.errors import CheckpointError, GanctlError, TrainingStopped
+from ganctl.fsutil import atomic_path
 from ganctl.runs import MetricsLog, write_config
 from ganctl.training.context import TrainContext
 
@@ -67,6 +77,7 @@ class TrainResult:
     networks: dict[str, nn.Module] = field(default_factory=dict)
     skipped: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # what the recipe's end-of-run hook adds to the summary
+    signal: int | None = None  # the signal that interrupted the run (SIGINT, SIGTERM, SIGHUP), if one did
 
     @property
     def seconds_per_step(self) -> float:
@@ -84,34 +95,100 @@ def _move_batch(batch: Any, ctx: TrainContext) -> Any:
     return batch
 
 
+LATEST, PREVIOUS = "latest", "previous"
+_SAMPLE_NAME = re.compile(r"^epoch_(\d+)\.png$")
+_EPOCH_CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.safetensors$")
+
+
+def _keep_as(path: Path, keep: Path) -> None:
+    """Make ``keep`` hold what ``path`` holds now (a hard link where the file system has them, else a copy)."""
+    with atomic_path(keep) as tmp:
+        try:
+            tmp.unlink()
+            os.link(path, tmp)
+        except OSError:
+            shutil.copyfile(path, tmp)
+
+
+def _load_resumable(path: Path) -> Any:
+    """The checkpoint to resume from: ``path``, or, when it is a damaged ``latest.safetensors``, the
+    ``previous.safetensors`` beside it (with a warning naming both); one CheckpointError when none is intact."""
+    candidates = [path]
+    if path.name == f"{LATEST}.safetensors":
+        candidates.append(path.with_name(f"{PREVIOUS}.safetensors"))
+    problems = []
+    for candidate in candidates:
+        if not candidate.is_file():
+            continue
+        try:
+            ckpt = load_checkpoint(candidate, device="cpu", with_state=True)
+        except CheckpointError as exc:
+            problems.append(exc)
+            continue
+        if not ckpt.state or "step" not in ckpt.state:
+            problems.append(CheckpointError(candidate, "holds no training state (only latest.safetensors can "
+                                                       "be resumed)"))
+            continue
+        if problems:
+            console.warn(f"{problems[0]}; resuming from {candidate} (step {ckpt.state['step']}) instead")
+        return ckpt
+    if len(problems) == 1:
+        raise problems[0]
+    if not problems:
+        raise CheckpointError(path, "no such file")
+    raise GanctlError("no intact checkpoint to resume from: " + "; ".join(map(str, problems)))
+
+
+# The signals that stop a run cleanly: Ctrl-C, and what batch systems and `timeout` send before killing.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _StopRequest:
-    """SIGINT turns into a flag checked between steps, so a checkpoint never holds half a step."""
+    """A stop signal turns into a flag checked between steps, so a checkpoint never holds half a step.
+
+    A second signal raises KeyboardInterrupt at once with :attr:`aborted` set: the loop then saves nothing
+    (the step it breaks into is half done) and the last checkpoint is kept.
+    """
 
     def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
+        self.signum: int | None = None
+        self.aborted = False
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def requested(self) -> bool:
+        """True once a stop signal arrived."""
+        return self.signum is not None
 
     def __enter__(self) -> _StopRequest:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:  # nohup, or a background job: keep ignoring it
+                    continue
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:  # a second Ctrl-C: stop now
+        name = signal.Signals(signum).name
+        if self.requested:  # a second signal: stop now
+            self.aborted = True
+            console.warn(f"{name} again: stopping now without saving; the last checkpoint is kept")
             raise KeyboardInterrupt
-        self.requested = True
-        console.warn("interrupt: finishing this step, saving a checkpoint (Ctrl-C again to abort)")
+        self.signum = signum
+        again = "Ctrl-C" if signum == signal.SIGINT else name
+        console.warn(f"{name}: finishing this step, saving a checkpoint ({again} again to stop at once)")
 
     def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 class TrainLoop:
     """Runs a recipe over a data source up to ``total_steps``, writing into ``run_dir`` (rank 0 only)."""
 
     def __init__(self, recipe: Recipe, data: DataSource, ctx: TrainContext, run_dir: Path, total_steps: int,
-                 log_every: int = 50, on_step_end: Callable[[int], None] | None = None):
+                 log_every: int = 50, on_step_end: Callable[[int], None] | None = None,
+                 save_every_steps: int | None = None, save_every_minutes: float = 0.0):
         self.recipe = recipe
         self.data = data
         self.ctx = ctx
@@ -119,6 +196,11 @@ class TrainLoop:
         self.total_steps = int(total_steps)
         self.log_every = max(1, int(log_every))
         self.on_step_end = on_step_end
+        self.save_every_steps = save_every_steps
+        self.save_every_seconds = 60.0 * save_every_minutes
+        self._saved_at = time.monotonic()
+        self._saved_step = -1
+        self._latest_damaged = False  # resumed from previous.safetensors: the next save must not keep latest
         self.step = 0
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -159,24 +241,39 @@ class TrainLoop:
         return {**self.recipe.model_config(), "step": self.step, "epoch": self.epoch}
 
     def save(self, name: str, with_state: bool = True) -> Path:
-        """Write ``checkpoints/<name>.safetensors`` (rank 0; other ranks only return the path)."""
+        """Write ``checkpoints/<name>.safetensors`` (rank 0; other ranks only return the path).
+
+        Before ``latest`` is replaced, the one it replaces becomes ``previous.safetensors``.
+        """
         path = self.ckpt_dir / f"{name}.safetensors"
         if self.ctx.dist.is_main:
             state = self.training_state() if with_state else None
             config = self.checkpoint_config()
+            if name == LATEST and path.is_file() and not self._latest_damaged:
+                _keep_as(path, self.ckpt_dir / f"{PREVIOUS}.safetensors")
             save_checkpoint(path, self.recipe.networks, config, state)
+        if name == LATEST:
+            self._saved_at, self._saved_step = time.monotonic(), self.step
+            self._latest_damaged = False
         return path
+
+    def _save_due(self) -> bool:
+        """True when ``--save-every-steps`` or ``--save-every-minutes`` calls for a checkpoint now."""
+        if self.save_every_steps and self.step % self.save_every_steps == 0:
+            return True
+        return self.save_every_seconds > 0 and time.monotonic() - self._saved_at >= self.save_every_seconds
 
     def resume(self, path: Path) -> None:
         """Load weights and training state from a checkpoint written by :meth:`save`.
 
-        Call after the recipe is fully built (building networks consumes random numbers that the
-        restored RNG state must not see).
+        A damaged ``latest.safetensors`` falls back to ``previous.safetensors`` with a warning. Call after the
+        recipe is fully built (building networks consumes random numbers that the restored RNG state must
+        not see).
         """
-        ckpt = load_checkpoint(path, device="cpu", with_state=True)
+        ckpt = _load_resumable(Path(path))
+        self._latest_damaged = ckpt.path != Path(path)
+        path = ckpt.path
         state = ckpt.state
-        if not state or "step" not in state:
-            raise CheckpointError(path, "holds no training state (only latest.safetensors can be resumed)")
         if int(state["steps_per_epoch"]) != self.steps_per_epoch:
             raise CheckpointError(path, f"was trained with {state['steps_per_epoch']} steps per epoch, now "
                                   f"{self.steps_per_epoch}: resume with the same data, batch size and processes")
@@ -191,6 +288,17 @@ class TrainLoop:
         self.step = int(state["step"])
         if self.ctx.dist.is_main:
             self.metrics.truncate_after(self.step)
+            self._drop_epochs_after(self.epoch)
+
+    def _drop_epochs_after(self, epoch: int) -> None:
+        """Remove sample grids and epoch checkpoints of epochs after ``epoch`` (written after the checkpoint)."""
+        for folder, pattern in ((self.samples_dir, _SAMPLE_NAME), (self.ckpt_dir, _EPOCH_CHECKPOINT_NAME)):
+            if not folder.is_dir():
+                continue
+            for file in folder.iterdir():
+                match = pattern.match(file.name)
+                if match and int(match.group(1)) > epoch:
+                    file.unlink()
 
     def record_start(self, config: dict[str, Any], what: str, plan: str) -> None:
         """Write the run's ``config.json`` and print the start line ``training <what> on <device>...: <plan>``.
@@ -264,11 +372,11 @@ class TrainLoop:
             self.recipe.write_samples(sample)
             written.append(sample)
             self.save(f"epoch_{done:04d}", with_state=False)
-            self.save("latest")
+        self.save(LATEST)
         return written
 
     def run(self) -> TrainResult:
-        """Train until ``total_steps`` (or Ctrl-C); returns what was done and written."""
+        """Train until ``total_steps`` (or a stop signal); returns what was done and written."""
         ctx, spe = self.ctx, self.steps_per_epoch
         result = TrainResult(run_dir=self.run_dir, step=self.step, epoch=self.epoch)
         show = ctx.dist.is_main and not console.is_quiet()
@@ -299,9 +407,13 @@ class TrainLoop:
                             if bar:
                                 bar.update(task, losses=self._loss_text(means))
                         self.recipe.on_step_end(self)
-                        # Ranks agree on stopping only where they talk anyway (at logging steps).
-                        if (ctx.dist.any(stop.requested, ctx.device) if logged
-                                else not ctx.dist.enabled and stop.requested):
+                        # Ranks agree on stopping only where they talk anyway (at logging steps); a signal
+                        # that reached some ranks only stops them all, and every rank reports it.
+                        if logged:
+                            stop.signum = ctx.dist.largest(stop.signum or 0, ctx.device) or None
+                        if stop.requested and (logged or not ctx.dist.enabled):
+                            if epoch_done:  # the epoch's samples and checkpoint first; latest comes with them
+                                result.samples += self._epoch_end(time.perf_counter() - epoch_t)
                             raise KeyboardInterrupt
                         if bar:
                             bar.advance(task)
@@ -311,6 +423,8 @@ class TrainLoop:
                             now = time.perf_counter()
                             result.samples += self._epoch_end(now - epoch_t)
                             epoch_t = now
+                        elif self.step < self.total_steps and self._save_due():
+                            self.save(LATEST)
                         if self.step >= self.total_steps:
                             break
                 if self.step % spe != 0:  # stopped by --max-steps inside an epoch
@@ -319,17 +433,21 @@ class TrainLoop:
                         sample = self.samples_dir / f"epoch_{self.epoch + 1:04d}.png"
                         self.recipe.write_samples(sample)
                         result.samples.append(sample)
-                        self.save("latest")
+                        self.save(LATEST)
             except KeyboardInterrupt:
+                if stop.aborted:  # a second signal broke into a step: nothing consistent to save
+                    raise
                 # Refuse to save weights that already went NaN; _means raises TrainingStopped then.
                 if self._window is not None:
                     self._flush_window(0.0)
-                self.save("latest")
+                if self._saved_step != self.step:
+                    self.save(LATEST)
                 result.interrupted = True
+                result.signal = stop.signum
         if not result.interrupted:
             ctx.dist.barrier()
         result.step, result.epoch = self.step, self.epoch
-        result.checkpoint = self.ckpt_dir / "latest.safetensors"
+        result.checkpoint = self.ckpt_dir / f"{LATEST}.safetensors"
         result.losses = dict(self._last)
         result.seconds = time.perf_counter() - t0
         result.steps_run = self.step - start_step

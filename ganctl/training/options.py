@@ -97,6 +97,10 @@ class TrainOptions:
     seed: int = option(0, "Random seed (weights, data order, augmentation).", panel=RUN)
     log_every: int = option(50, "Steps per metrics record.", panel=RUN, positive=True, resumable=True)
     samples: int = option(8, "Images in each epoch's sample grid.", panel=RUN, positive=True)
+    save_every_steps: int | None = option(None, "Also refresh checkpoints/latest.safetensors every N steps (a kill "
+                                          "loses at most N steps).", panel=RUN, positive=True, resumable=True)
+    save_every_minutes: float = option(10.0, "Also refresh checkpoints/latest.safetensors every M minutes of "
+                                       "training (0: off).", panel=RUN, not_negative=True, resumable=True)
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", panel=RUN, resumable=True)
     precision: str = option("auto", PRECISION_HELP, panel=RUN, choices=PRECISIONS, resumable=True)
     compile: bool = option(False, "torch.compile the networks (pays off on GPUs for long runs).", panel=RUN,

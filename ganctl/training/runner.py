@@ -3,13 +3,15 @@
 In order: the options (field defaults -> preset -> ``--config`` TOML -> flags, checked before anything
 runs), the preset (``--preset``, else the one the dataset's kind calls for, else the recipe's default; the
 run says which and why, and config.json records it), device and precision, the data in their seeded
-order, the networks (seeded), the run folder, resume, the start line, the loop (checkpoints, metrics,
-samples, Ctrl-C, NaN guard, report) and the recipe's end-of-run hook. ``--resume`` takes the run's saved
+order, the networks (seeded), the run folder and its lock (one trainer per run folder), resume, the start
+line, the loop (checkpoints, metrics, samples, stop signals, NaN guard, report) and the recipe's end-of-run
+hook. ``--resume`` takes the run's saved
 options and preset; only the options marked ``resumable`` may change.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,6 +28,7 @@ from ganctl.training.context import TrainContext
 from ganctl.training.loop import TrainLoop, TrainResult
 from ganctl.training.options import TrainOptions, flag_name, merge_options, read_toml_options
 from ganctl.training.recipe import Recipe, get_recipe
+from ganctl.training.runlock import run_lock
 
 
 @dataclass
@@ -72,7 +75,9 @@ def plan_resume(recipe: type[Recipe], resume: str | os.PathLike, preset: str | N
                                               "start a new run instead")
         changes[key] = value
     opts = replace(opts, **changes)
-    reason = f"the run's own ({saved['preset_reason']})" if saved.get("preset_reason") else "the run's own"
+    said = saved.get("preset_reason")  # a run resumed before says "the run's own (...)" already
+    reason = said if said and said.startswith("the run's own") else f"the run's own ({said})" if said else \
+        "the run's own"
     return RunPlan(opts, name, reason, recipe.find_data(opts.data), run_dir, checkpoint)
 
 
@@ -131,41 +136,47 @@ def train(kind: str, data: str | os.PathLike | None = None, *, run: str | os.Pat
 
 def _run(recipe_class: type[Recipe], plan: RunPlan, run: str | os.PathLike | None, runs_root: str | os.PathLike,
          on_step_end: Callable[[int], None] | None) -> TrainResult:
-    """Device, data, networks, run folder, resume, loop; the process group is left however it ends."""
+    """Device, data, networks, run folder and its lock, resume, loop; the process group is left however it ends."""
     opts = plan.opts
     ctx = TrainContext.create(opts.device, opts.precision, opts.compile, opts.channels_last)
     try:
-        if ctx.dist.is_main:
-            console.info(f"preset [bold]{plan.preset}[/]: {plan.preset_reason}")
-        recipe = recipe_class(opts, ctx, plan.data)
-        recipe.resolve()
-        batches = recipe.batches()
-        steps_per_epoch = batches.steps_per_epoch
-        total = recipe.total_steps(steps_per_epoch)
-        if recipe.opts.max_steps is not None:
-            total = min(total, recipe.opts.max_steps)
-        if total <= 0:
-            raise OptionError("--epochs", "nothing to train: the schedule has no steps")
-        torch.manual_seed(recipe.opts.seed)
-        recipe.build(steps_per_epoch)
-        run_dir = plan.run_dir or ctx.create_run_dir(recipe_class.name, run, runs_root)
-        loop = TrainLoop(recipe, batches, ctx, run_dir, total, recipe.opts.log_every, on_step_end)
-        # Per-rank randomness (pools, dropout, noise) differs between ranks; the weights were broadcast already.
-        torch.manual_seed(recipe.opts.seed + 1 + ctx.dist.rank)
-        if plan.checkpoint is not None:
-            loop.resume(plan.checkpoint)
+        with contextlib.ExitStack() as held:
+            if ctx.dist.is_main and plan.run_dir is not None:  # resuming: refuse a busy run before any work
+                held.enter_context(run_lock(plan.run_dir))
             if ctx.dist.is_main:
-                console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
-            recipe.on_resume(loop)
-        what, doing = recipe.describe()
-        loop.record_start({"kind": recipe_class.name, "preset": plan.preset, "preset_reason": plan.preset_reason,
-                           "options": recipe.opts.values(), **recipe.run_record(),
-                           "steps_per_epoch": steps_per_epoch, "total_steps": total},
-                          what, f"{doing}, {total} steps")
-        result = loop.run()
-        if ctx.dist.is_main:
-            recipe.on_finish(result)
-        return result
+                console.info(f"preset [bold]{plan.preset}[/]: {plan.preset_reason}")
+            recipe = recipe_class(opts, ctx, plan.data)
+            recipe.resolve()
+            batches = recipe.batches()
+            steps_per_epoch = batches.steps_per_epoch
+            total = recipe.total_steps(steps_per_epoch)
+            if recipe.opts.max_steps is not None:
+                total = min(total, recipe.opts.max_steps)
+            if total <= 0:
+                raise OptionError("--epochs", "nothing to train: the schedule has no steps")
+            torch.manual_seed(recipe.opts.seed)
+            recipe.build(steps_per_epoch)
+            run_dir = plan.run_dir or ctx.create_run_dir(recipe_class.name, run, runs_root)
+            if ctx.dist.is_main and plan.run_dir is None:
+                held.enter_context(run_lock(run_dir))
+            loop = TrainLoop(recipe, batches, ctx, run_dir, total, recipe.opts.log_every, on_step_end,
+                             recipe.opts.save_every_steps, recipe.opts.save_every_minutes)
+            # Per-rank randomness (pools, dropout, noise) differs between ranks; the weights were broadcast already.
+            torch.manual_seed(recipe.opts.seed + 1 + ctx.dist.rank)
+            if plan.checkpoint is not None:
+                loop.resume(plan.checkpoint)
+                if ctx.dist.is_main:
+                    console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
+                recipe.on_resume(loop)
+            what, doing = recipe.describe()
+            loop.record_start({"kind": recipe_class.name, "preset": plan.preset, "preset_reason": plan.preset_reason,
+                               "options": recipe.opts.values(), **recipe.run_record(),
+                               "steps_per_epoch": steps_per_epoch, "total_steps": total},
+                              what, f"{doing}, {total} steps")
+            result = loop.run()
+            if ctx.dist.is_main:
+                recipe.on_finish(result)
+            return result
     finally:
         ctx.dist.close()
 

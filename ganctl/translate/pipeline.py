@@ -8,6 +8,11 @@
   different sizes), the fullest runs, so memory stays bounded;
 * **encodes**: translated images handed to the encoder pool in chunks, waited for once more than
   ``window`` images are in flight.
+
+One image never stops the others: one that cannot be decoded is skipped as unreadable, one that fails in
+the model (a batch that fails is retried image by image) or cannot be written is counted as failed, each
+reported by name; ``strict`` stops at the first of either. A full disk stops everything
+(:class:`~ganctl.errors.DiskFullError`): no later write could succeed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from ganctl import console
-from ganctl.errors import ImageReadError, OptionError, OutputError
+from ganctl.errors import DiskFullError, GanctlError, ImageReadError, OptionError, OutputError
+from ganctl.fsutil import is_disk_full
 from ganctl.translate.images import DecodedImage, decode_image, encode_image
 from ganctl.translate.summary import TranslateSummary
 from ganctl.translate.translator import Translator
@@ -44,6 +50,10 @@ class Job:
     name: str
 
 
+# What _encode_many says of an image written on a full disk (errors do not all cross process boundaries).
+_DISK_FULL = "disk full"
+
+
 def _encode_many(items: list[tuple[np.ndarray, np.ndarray | None, str]], overwrite: bool) -> list[str | None]:
     """Encode several images (in a worker process or thread); per image None, or what went wrong."""
     problems: list[str | None] = []
@@ -51,10 +61,13 @@ def _encode_many(items: list[tuple[np.ndarray, np.ndarray | None, str]], overwri
         try:
             encode_image(pixels, alpha, Path(target), overwrite)
             problems.append(None)
-        except OutputError as exc:
-            problems.append(exc.problem)
-        except OSError as exc:
-            problems.append(f"cannot write ({exc})")
+        except Exception as exc:  # one image's problem, reported for it; the others go on
+            if is_disk_full(exc):
+                problems.append(_DISK_FULL)
+            elif isinstance(exc, OutputError):
+                problems.append(exc.problem)
+            else:
+                problems.append(f"cannot write ({exc})")
     return problems
 
 
@@ -131,12 +144,25 @@ class _Pipeline:
         try:
             return future.result()
         except ImageReadError as exc:
-            if self.strict:
-                raise
-            console.warn(f"skipped {job.name}: {exc.problem}")
-            self.summary.skip(job.name, f"unreadable: {exc.problem}")
-            self.advance(1)
-            return None
+            problem = exc.problem
+        except MemoryError:
+            problem = "too large to decode in the memory there is"
+        except Exception as exc:  # whatever else a decoder raises for one odd file
+            problem = f"cannot decode ({type(exc).__name__}: {exc})"
+        if self.strict:
+            raise ImageReadError(job.source, problem)
+        console.warn(f"skipped {job.name}: {problem}")
+        self.summary.skip(job.name, f"unreadable: {problem}")
+        self.advance(1)
+        return None
+
+    def _failed(self, job: Job, problem: str) -> None:
+        """Count a readable image that could not be translated or written (raised when ``strict``)."""
+        if self.strict:
+            raise GanctlError(f"{job.name}: {problem}")
+        console.warn(f"failed {job.name}: {problem}")
+        self.summary.fail(job.name, problem)
+        self.advance(1)
 
     def _add(self, job: Job, decoded: DecodedImage) -> None:
         """Put a decoded image in its size's bucket, and run a bucket when it is full or too much waits."""
@@ -149,10 +175,24 @@ class _Pipeline:
             # Many different sizes: run the fullest bucket rather than hold every image in memory.
             self._translate_bucket(max(self.buckets, key=lambda s: len(self.buckets[s])))
 
+    def _translate(self, items: list[tuple[Job, DecodedImage]]) -> tuple[list[tuple[Job, DecodedImage]], list]:
+        """The items the model translated and their outputs; a failing batch is retried image by image."""
+        try:
+            return items, self.translator([decoded.pixels for _, decoded in items])
+        except Exception as exc:
+            if len(items) == 1:
+                self._failed(items[0][0], f"could not be translated ({_why(exc)})")
+                return [], []
+        done, outs = [], []
+        for item in items:
+            kept, out = self._translate([item])
+            done += kept
+            outs += out
+        return done, outs
+
     def _translate_bucket(self, shape: tuple[int, ...]) -> None:
         """Run one bucket through the model and hand the results to the encoders in chunks."""
-        items = self.buckets.pop(shape)
-        outs = self.translator([decoded.pixels for _, decoded in items])
+        items, outs = self._translate(self.buckets.pop(shape))
         step = max(1, min(_MAX_ENCODE_CHUNK, math.ceil(len(items) / self.workers)))
         for i in range(0, len(items), step):
             chunk = items[i:i + step]
@@ -165,15 +205,23 @@ class _Pipeline:
             self._finish_oldest_encode()
 
     def _finish_oldest_encode(self) -> None:
-        """Wait for the oldest encoder task and count its images (an encoding problem is raised)."""
+        """Wait for the oldest encoder task and count its images (a full disk is raised)."""
         chunk, future = self.encodes.popleft()
         self.encoding -= len(chunk)
         for job, problem in zip(chunk, future.result()):
+            if problem == _DISK_FULL:
+                raise DiskFullError(job.target)
             if problem is not None:
-                raise OutputError(job.target, problem)
+                self._failed(job, f"could not be written to {job.target} ({problem})")
+                continue
             self.summary.translated += 1
             self.summary.outputs.append(job.target)
-        self.advance(len(chunk))
+            self.advance(1)
+
+
+def _why(exc: Exception) -> str:
+    """An exception in a few words: a GanctlError's own message, else its type and message."""
+    return str(exc) if isinstance(exc, GanctlError) else f"{type(exc).__name__}: {exc}"
 
 
 def translate_images(jobs: Iterable[Job], translator: Translator, *, batch_size: int = 16,
@@ -182,8 +230,10 @@ def translate_images(jobs: Iterable[Job], translator: Translator, *, batch_size:
                      advance: Callable[[int], None] | None = None) -> TranslateSummary:
     """Translate images: decode in background threads, batch equal sizes through the model, encode in workers.
 
-    A file that cannot be decoded is reported by name and skipped (counted) unless ``strict``, where it
-    raises :class:`ImageReadError`. An existing target is skipped unless ``overwrite``.
+    A file that cannot be decoded is reported by name and skipped (counted in ``summary.skipped``), an image
+    that cannot be translated or written is reported and counted in ``summary.failed``; with ``strict`` the
+    first of either raises (:class:`ImageReadError` or :class:`GanctlError`). An existing target is skipped
+    unless ``overwrite``; a full disk raises :class:`DiskFullError`.
     """
     if batch_size < 1:
         raise OptionError("--batch-size", "must be at least 1")

@@ -19,7 +19,7 @@ from ganctl.translate.onnx_translator import OnnxTranslator, is_onnx_path, load_
 from ganctl.translate.pipeline import Job, translate_images
 from ganctl.translate.summary import TranslateSummary
 from ganctl.translate.translator import Translator, load_translator
-from ganctl.translate.video import translate_video
+from ganctl.translate.video import translate_video, video_output_suffix
 
 OUTPUT_FORMATS = ("png", "jpg", "same")
 
@@ -104,7 +104,7 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike,
                                test_mode=translator.test_mode)
     start = time.perf_counter()
     if src.is_file() and is_video_path(src, gif_as_video=True):
-        target = out / (src.stem + src.suffix.lower())
+        target = out / (src.stem + video_output_suffix(src.suffix))
         translate_video(src, target, translator, batch_size=batch_size, size=size, overwrite=overwrite,
                         summary=summary)
     else:

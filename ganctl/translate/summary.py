@@ -12,10 +12,15 @@ _REASON_KEYS = ("exists", "not an image", "video", "name clash", "unreadable")
 
 @dataclass
 class TranslateSummary:
-    """What one translate call did: counts, skip reasons (name -> reason) and timing."""
+    """What one translate call did: counts, skip reasons (name -> reason), failures and timing.
+
+    ``skipped``: files not translated on purpose or that are not readable images; ``failed``: readable
+    images that could not be translated or written (the call is then incomplete).
+    """
 
     translated: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     device: str = "cpu"
     precision: str = "fp32"
@@ -31,6 +36,10 @@ class TranslateSummary:
         """Count ``name`` as skipped for ``reason``."""
         self.skipped[name] = reason
 
+    def fail(self, name: str, problem: str) -> None:
+        """Count ``name`` as a readable image that could not be translated or written."""
+        self.failed[name] = problem
+
     def line(self, unit: str = "images") -> str:
         """The one-line summary: translated, skipped with reasons, rate."""
         text = f"translated {self.translated} {unit[:-1] if self.translated == 1 else unit}"
@@ -38,6 +47,8 @@ class TranslateSummary:
             reasons = Counter(_reason_key(r) for r in self.skipped.values())
             detail = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
             text += f", skipped {len(self.skipped)} ({detail})"
+        if self.failed:
+            text += f", failed {len(self.failed)}"
         mode = f", {self.test_mode} test mode" if self.test_mode else ""
         return text + f" in {self.seconds:.1f} s, {self.images_per_second:.1f} {unit}/s on {self.device} " \
                       f"({self.precision}{mode})"

@@ -1,9 +1,10 @@
 """A generator ready for inference on batches of uint8 images: :class:`Translator` and :func:`load_translator`.
 
 For each batch: pinned memory and non-blocking copies on CUDA, inference mode, autocast at the precision
-``--precision`` resolves to (:mod:`ganctl.precision`), reflect padding to the generator's ``size_multiple``
-(:mod:`.padding`) and cropping back, and overlapping tiles for images too large to run whole (found up front by
-a pixel budget, or after an out-of-memory error, which halves the budget and retries). A generator with batch norm
+``--precision`` resolves to (:mod:`ganctl.precision`), padding to what the generator takes (a multiple of
+its ``size_multiple``, at least its ``min_size``: reflected, in steps for tiny images, down to 1 x 1) and
+cropping back, and overlapping tiles for images too large to run whole (found up front by a pixel
+budget, or after an out-of-memory error, which halves the budget and retries). A generator with batch norm
 or dropout runs as the pix2pix reference tests it unless asked for eval mode (:mod:`.test_mode`); each tile
 of a tiled image is then normalised with its own statistics.
 """
@@ -26,7 +27,7 @@ from ganctl.errors import CheckpointError, GanctlError
 from ganctl.models import create_model
 from ganctl.precision import autocast_dtype, resolve_precision
 from ganctl.translate.adapters import ModelAdapter, adapter_for
-from ganctl.translate.padding import pad_to_multiple
+from ganctl.translate.padding import pad_for_network, padded_size, size_rule
 from ganctl.translate.test_mode import EVAL, REFERENCE, TEST_MODES, has_test_statistics, use_reference_test_mode
 
 # Below this many pixels per forward pass, an out-of-memory error is not worth another split.
@@ -68,7 +69,7 @@ class Translator:
             network = use_reference_test_mode(copy.deepcopy(network))
         self.precision_name = resolve_precision(precision, self.device)
         self.autocast_dtype = autocast_dtype(self.precision_name)
-        self.multiple = int(getattr(network, "size_multiple", 1) or 1)
+        self.multiple, self.min_size = size_rule(network)
         # Channels-last suits cuDNN's tensor-core kernels; on CPU the instance norms would copy it back and forth.
         self.memory_format = torch.channels_last if (self.device.type == "cuda" if channels_last is None
                                                      else channels_last) else torch.contiguous_format
@@ -132,8 +133,8 @@ class Translator:
         self._last_pass_pixels = x.shape[0] * x.shape[2] * x.shape[3]
         prepared = self.adapter.prepare(x)
         h, w = prepared.shape[-2:]
-        padded = prepared if h % self.multiple == 0 and w % self.multiple == 0 else pad_to_multiple(prepared,
-                                                                                                      self.multiple)
+        fits = h == padded_size(h, self.multiple, self.min_size) and w == padded_size(w, self.multiple, self.min_size)
+        padded = prepared if fits else pad_for_network(prepared, self.multiple, self.min_size)
         padded = padded.contiguous(memory_format=self.memory_format)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):

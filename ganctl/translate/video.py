@@ -4,8 +4,9 @@ Frames keep their source timestamps (so the output has the source frame rate and
 frames; MPEG-2 counts time in frames, so there they are rescaled to the source's frame rate); an audio
 stream is remuxed unchanged when the output container takes it. Decoding runs in a background thread
 while the model works on the previous batch. The output container follows the extension (FFmpeg's
-choice); the codec is VP8 for webm, MPEG-2 for mpg and mpeg, a per-frame palette GIF for gif, and H.264
-for every other video extension of :mod:`ganctl.data.formats`.
+choice); the codec is VP8 for webm, MPEG-2 for mpg, mpeg, vob and m2v, a per-frame palette GIF for gif,
+and H.264 for every other video extension of :mod:`ganctl.data.formats`, except the containers that take
+none of these (ogv, mxf, dv, rm, rmvb, y4m): those come back as .mp4 (:func:`video_output_suffix`).
 """
 
 from __future__ import annotations
@@ -29,9 +30,17 @@ from ganctl.translate.summary import TranslateSummary
 from ganctl.translate.translator import Translator
 
 _END = object()
-_MPEG_PROGRAM_STREAM = frozenset({".mpg", ".mpeg"})
+_MPEG_PROGRAM_STREAM = frozenset({".mpg", ".mpeg", ".vob", ".m2v"})
+# Containers read but not written (no H.264, VP8 or MPEG-2 in them with the codecs PyAV brings).
+_WRITTEN_AS_MP4 = frozenset({".ogv", ".mxf", ".dv", ".rm", ".rmvb", ".y4m"})
 # Codecs whose clock ticks once per frame (constant frame rate): timestamps are rescaled to it.
 _FRAME_CLOCK_CODECS = frozenset({"mpeg2video"})
+
+
+def video_output_suffix(suffix: str) -> str:
+    """The extension a translated video gets: its own, or ``.mp4`` for a container ganctl cannot write."""
+    suffix = suffix.lower()
+    return ".mp4" if suffix in _WRITTEN_AS_MP4 else suffix
 
 
 def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str, str]]:
