@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from ganctl.errors import InputError
-from ganctl.fsutil import atomic_write_json
+from ganctl.fsutil import atomic_write_json, check_output_parent
 
 DEFAULT_ROOT = Path("runs")
 _AUTO_NAME = re.compile(r"^exp(\d*)$")
+
+
+def check_run_path(run: str | os.PathLike) -> None:
+    """Refuse a ``--run`` folder that cannot be made (a file, or a path below a file) before any work."""
+    path = Path(run)
+    check_output_parent(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(path, "exists and is not a folder")
 
 
 def create_run_dir(kind: str, run: str | os.PathLike | None = None, root: str | os.PathLike = DEFAULT_ROOT) -> Path:
@@ -23,8 +31,7 @@ def create_run_dir(kind: str, run: str | os.PathLike | None = None, root: str | 
     """
     if run is not None:
         path = Path(run)
-        if path.exists() and not path.is_dir():
-            raise InputError(path, "exists and is not a folder")
+        check_run_path(path)
         path.mkdir(parents=True, exist_ok=True)
         return path
     base = Path(root) / kind

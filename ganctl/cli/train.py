@@ -104,6 +104,10 @@ def make_command(recipe: type[Recipe]) -> Any:
 
         run_values = {name: values.pop(name) for name, *_ in RUN_OPTIONS}
         as_json = bool(run_values.pop("as_json"))
+        if run_values["run"] is not None:
+            from ganctl.runs import check_run_path
+
+            check_run_path(run_values["run"])  # before the imports and the data: a bad --run fails at once
         result = train(recipe.name, **run_values, **values)
         report_training(recipe.name, result, as_json)
 

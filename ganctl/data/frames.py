@@ -33,7 +33,7 @@ from ganctl.data.dataset_meta import SPLITS, write_dataset_meta
 from ganctl.data.grayscale import luma
 from ganctl.data.pngwriter import write_png
 from ganctl.data.prepared import PreparedDataset
-from ganctl.data.staging import staging_dir
+from ganctl.data.staging import check_destination, staging_dir
 from ganctl.data.video import VideoInfo, iter_frames, probe_video
 from ganctl.errors import InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
@@ -141,6 +141,7 @@ def prepare_frames(
     if not paths:
         raise OptionError("VIDEO", "give at least one video file")
     out = Path(out)
+    check_destination(out, overwrite)  # before any work: a bad --out fails at once
     for path in paths:
         check_output_outside_input(out, path)
     infos = [probe_video(p) for p in paths]

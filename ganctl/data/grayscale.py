@@ -29,7 +29,7 @@ from ganctl.data.dataset_meta import write_dataset_meta
 from ganctl.data.imageio import list_images, open_image, to_mode
 from ganctl.data.pngwriter import write_png
 from ganctl.data.prepared import PreparedDataset
-from ganctl.data.staging import staging_dir
+from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import ImageReadError, InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
 
@@ -97,6 +97,7 @@ def prepare_grayscale(
     """Make a paired gray -> colour dataset from a photo folder (see the module docstring)."""
     start = time.perf_counter()
     src, out = Path(src), Path(out)
+    check_destination(out, overwrite)  # before any work: a bad --out fails at once
     if not src.is_dir():
         raise InputError(src, "no such folder of photos")
     check_output_outside_input(out, src)

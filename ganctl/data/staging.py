@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ganctl.data.dataset_meta import META_NAME
 from ganctl.errors import OutputError
+from ganctl.fsutil import check_output_parent
 
 
 def check_destination(out: str | os.PathLike, overwrite: bool = False) -> None:
@@ -24,6 +25,7 @@ def check_destination(out: str | os.PathLike, overwrite: bool = False) -> None:
     Only folders ganctl made can be replaced, so ``--overwrite`` can never delete a user's own files.
     """
     out = Path(out)
+    check_output_parent(out)
     if out.exists() and not out.is_dir():
         raise OutputError(out, "exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):

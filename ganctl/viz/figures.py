@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ganctl.errors import OptionError
-from ganctl.fsutil import atomic_path
+from ganctl.fsutil import atomic_path, check_output_parent
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
 DPI = 100
@@ -25,8 +25,9 @@ def new_figure(width: float, height: float, **kwargs: Any):
 
 
 def check_figure_path(path: str | os.PathLike, option: str = "--out") -> Path:
-    """Refuse an output name whose extension matplotlib cannot write."""
+    """Refuse an output name whose extension matplotlib cannot write, or that is a folder or below a file."""
     path = Path(path)
+    check_output_parent(path)
     if path.suffix.lower() not in FIGURE_FORMATS:
         raise OptionError(option, f"{path.name}: use a file ending in {', '.join(FIGURE_FORMATS)}")
     if path.is_dir():
