@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,17 @@ def check_run_path(run: str | os.PathLike) -> None:
 def create_run_dir(kind: str, run: str | os.PathLike | None = None, root: str | os.PathLike = DEFAULT_ROOT) -> Path:
     """Create and return the run folder.
 
-    With ``run`` given it is used as the folder (created if needed). Without it the next free
-    ``<root>/<kind>/exp``, ``exp2``, ``exp3``, ... is taken, race-free (mkdir without exist_ok).
+    With ``run`` given it is used as the folder (created if needed); the records of a run there that stopped
+    before its first checkpoint (``metrics.jsonl``, ``samples/``) are removed, as the run starts again. Without
+    it the next free ``<root>/<kind>/exp``, ``exp2``, ``exp3``, ... is taken, race-free (mkdir without exist_ok).
     """
     if run is not None:
         path = Path(run)
         check_run_path(path)
         path.mkdir(parents=True, exist_ok=True)
+        if (path / "config.json").is_file() and not (path / "checkpoints" / "latest.safetensors").exists():
+            (path / "metrics.jsonl").unlink(missing_ok=True)
+            shutil.rmtree(path / "samples", ignore_errors=True)
         return path
     base = Path(root) / kind
     base.mkdir(parents=True, exist_ok=True)

@@ -38,3 +38,21 @@ def test_generate_refuses_an_out_name_that_is_neither_image_nor_folder(cli, tmp_
     result = cli("generate", tmp_path, "--out", tmp_path / "out.txt")
     assert "a grid needs an image file name" in one_line_error(result)
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_a_run_that_went_nan_before_its_first_checkpoint_says_so_and_can_start_again(cli, tmp_path):
+    from training_data import make_ab_dataset
+
+    data, run = make_ab_dataset(tmp_path / "data", n_train=4, n_test=2), tmp_path / "run"
+    common = ("train", "cyclegan", "--data", data, "--preset", "smoke", "--device", "cpu", "--run", run)
+    result = cli(*common, "--lr", "1e30")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in said, result.output  # a stopped run, not a bad input
+    assert "became NaN" in said and f"no checkpoint was saved before it (start again with --run {run})" in said
+    assert not (run / "checkpoints" / "latest.safetensors").exists()
+    said = one_line_error(cli("train", "cyclegan", "--resume", run))
+    assert f"stopped before saving its first checkpoint; start it again with --run {run}" in said
+    result = cli(*common, "--max-steps", "1")
+    assert result.exit_code == 0, result.output
+    records = [line for line in (run / "metrics.jsonl").read_text().splitlines() if "NaN" in line]
+    assert not records  # the failed attempt's records went with it

@@ -225,10 +225,13 @@ class TrainLoop:
         means = dict(zip(self._names, values))
         bad = [k for k, v in means.items() if v != v or v in (float("inf"), float("-inf"))]
         if bad:
+            latest = self.ckpt_dir / "latest.safetensors"
+            kept = (f"the last good checkpoint is kept: {latest} (continue with --resume {self.run_dir})"
+                    if latest.is_file() else
+                    f"no checkpoint was saved before it (start again with --run {self.run_dir})")
             raise TrainingStopped(
                 f"{', '.join(bad)} became {'NaN' if means[bad[0]] != means[bad[0]] else 'infinite'} near step "
-                f"{self.step}; training stopped, the last good checkpoint is kept in {self.ckpt_dir} "
-                "(try a lower --lr or --precision fp32)")
+                f"{self.step}; training stopped, {kept}; try a lower --lr or --precision fp32")
         return means
 
     def _flush_window(self, rate: float) -> dict[str, float]:
