@@ -99,7 +99,7 @@ def prepare_mnist_color(
     start = time.perf_counter()
     check_size(size)
     check_limit(limit)
-    palette_a, palette_b = get_palette(a), get_palette(b)
+    palette_a, palette_b = get_palette(a, "--a"), get_palette(b, "--b")
     out = Path(out) if out is not None else default_out("mnist-color")
     check_destination(out, overwrite)  # before any work: a bad --out fails at once
     data = mnist or load_mnist(source)
