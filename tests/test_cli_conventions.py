@@ -56,3 +56,31 @@ def test_a_run_that_went_nan_before_its_first_checkpoint_says_so_and_can_start_a
     assert result.exit_code == 0, result.output
     records = [line for line in (run / "metrics.jsonl").read_text().splitlines() if "NaN" in line]
     assert not records  # the failed attempt's records went with it
+
+
+def test_one_epoch_numbering_in_samples_json_metrics_resume_and_viz_grid(cli, tmp_path):
+    """Epochs count from 1 everywhere: a run stopped inside its second epoch is at epoch 2 in --json, the
+    checkpoint and metrics.jsonl, as its samples/epoch_0002.png and the progress bar say; viz grid takes them."""
+    import json
+
+    from training_data import make_ab_dataset
+
+    from ganctl.checkpoint import load_checkpoint
+
+    data, run = make_ab_dataset(tmp_path / "data", n_train=4, n_test=2), tmp_path / "run"
+    result = cli("train", "cyclegan", "--data", data, "--preset", "smoke", "--device", "cpu", "--run", run,
+                 "--batch-size", "2", "--epochs", "2", "--max-steps", "3", "--json")
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (done["step"], done["epoch"]) == (3, 2)  # 2 steps per epoch: step 3 is in epoch 2
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert load_checkpoint(run / "checkpoints" / "latest.safetensors", with_state=False).config["epoch"] == 2
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1]
+    assert [r["epoch"] for r in records if r["kind"] == "train"][-1] == 2
+    result = cli("train", "cyclegan", "--resume", run, "--max-steps", "4", "--json")
+    assert result.exit_code == 0, result.output
+    assert f"resuming {run} at step 3 (epoch 2)" in " ".join(result.stderr.split())
+    assert json.loads(result.stdout.strip().splitlines()[-1])["epoch"] == 2
+    result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png")
+    assert result.exit_code == 0, result.output

@@ -41,8 +41,9 @@ def latent(
 @app.command("grid")
 def grid(
     run: Path = typer.Argument(..., help="Run folder."),
-    epochs: Optional[str] = typer.Option(None, "--epochs", help="Comma-separated epochs, e.g. 0,7,15 (-1 = last); "
-                                         "default: up to 4 spread over the run."),
+    epochs: Optional[str] = typer.Option(None, "--epochs", help="Comma-separated epochs, e.g. 1,8,16 (counted from "
+                                         "1, as samples/epoch_0001.png; -1 = last); default: up to 4 spread over "
+                                         "the run."),
     n: int = typer.Option(8, "--n", help="Test images per direction (rows)."),
     split: str = typer.Option("test", "--split", help="test or train."),
     data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
@@ -52,7 +53,7 @@ def grid(
 ) -> None:
     """Draw real test images and their translations by the checkpoints of chosen epochs, side by side.
 
-    Example: [bold]ganctl viz grid runs/cyclegan/exp --epochs 0,7,15 --out results.png[/]
+    Example: [bold]ganctl viz grid runs/cyclegan/exp --epochs 1,8,-1 --out results.png[/]
     """
     from ganctl.viz.grid import build_grid
 

@@ -6,7 +6,9 @@ loop owns everything else:
 
 * ``checkpoints/epoch_NNNN.safetensors`` (networks) after every epoch and ``checkpoints/latest.safetensors``
   (networks + full training state) after every epoch, at the end and on Ctrl-C;
-* ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch;
+* ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch; epochs
+  count from 1 everywhere (progress, samples, checkpoints, records, the result): a step's epoch is the one
+  it belongs to;
 * a rich progress bar with the current losses and it/s; ``samples/epoch_NNNN.png`` per epoch;
 * step-exact resume: the training state holds optimisers, schedulers, the fp16 scaler, the recipe's own
   state (image pools), every RNG and the step; the data order is a function of (seed, epoch, batch);
@@ -138,8 +140,9 @@ class TrainLoop:
 
     @property
     def epoch(self) -> int:
-        """Completed epochs."""
-        return self.step // self.steps_per_epoch
+        """The epoch of the last step, counted from 1 as the progress bar and ``samples/epoch_0001.png`` count
+        (0 before the first step): a run stopped inside its first epoch is at epoch 1, like its samples."""
+        return -(-self.step // self.steps_per_epoch)
 
     def training_state(self) -> dict[str, Any]:
         """Everything beyond the weights that resume needs."""
@@ -319,7 +322,7 @@ class TrainLoop:
                 if self.step % spe != 0:  # stopped by --max-steps inside an epoch
                     self._flush_window(0.0)
                     if ctx.dist.is_main:
-                        sample = self.samples_dir / f"epoch_{self.epoch + 1:04d}.png"
+                        sample = self.samples_dir / f"epoch_{self.epoch:04d}.png"
                         self.recipe.write_samples(sample)
                         result.samples.append(sample)
                         self.save("latest")

@@ -156,7 +156,7 @@ def _run(recipe_class: type[Recipe], plan: RunPlan, run: str | os.PathLike | Non
         if plan.checkpoint is not None:
             loop.resume(plan.checkpoint)
             if ctx.dist.is_main:
-                console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
+                console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.step // loop.steps_per_epoch + 1})")
             recipe.on_resume(loop)
         what, doing = recipe.describe()
         loop.record_start({"kind": recipe_class.name, "preset": plan.preset, "preset_reason": plan.preset_reason,

@@ -251,7 +251,7 @@ def _epochs_text(epochs: list[int]) -> str:
 def build_grid(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, epochs: str | None = None,
                n: int = 8, split: str = "test", data: str | None = None, device: str = "cpu",
                seed: int = 0) -> Path:
-    """Draw the run's results figure for the chosen ``epochs`` ("0,7,15"; default: up to 4 spread out).
+    """Draw the run's results figure for the chosen ``epochs`` ("1,8,16"; default: up to 4 spread out).
 
     ``out`` defaults to ``RUN/grid.png``. Returns the written path.
     """
