@@ -84,3 +84,26 @@ def test_one_epoch_numbering_in_samples_json_metrics_resume_and_viz_grid(cli, tm
     assert json.loads(result.stdout.strip().splitlines()[-1])["epoch"] == 2
     result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png")
     assert result.exit_code == 0, result.output
+    # --overwrite, as everywhere: an existing figure is refused, then replaced when asked.
+    said = one_line_error(cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png"))
+    assert "grid.png: exists already; use --overwrite to replace it" in said
+    result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png", "--overwrite")
+    assert result.exit_code == 0, result.output
+
+
+def test_train_classifier_takes_overwrite_and_still_the_old_force(cli, mnist_subset, tmp_path):
+    from training_data import write_mnist
+
+    source = write_mnist(mnist_subset(64, 32), tmp_path / "mnist")
+    out = tmp_path / "classifier.safetensors"
+    common = ("train", "classifier", "--source", source, "--out", out, "--max-steps", "1", "--batch-size", "16",
+              "--device", "cpu")
+    assert cli(*common, "--run", tmp_path / "r1").exit_code == 0
+    result = cli(*common, "--run", tmp_path / "r2")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "exists already (use --overwrite to train again)" in said
+    assert not (tmp_path / "r2" / "checkpoints").exists()
+    for flag, run in (("--overwrite", "r3"), ("--force", "r4")):
+        result = cli(*common, "--run", tmp_path / run, flag)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / run / "checkpoints" / "latest.safetensors").is_file()

@@ -79,6 +79,8 @@ def _option_parameter(recipe: type[Recipe], name: str, info: OptionInfo, value_t
         flags = [f"{flag_name(name)}/--no-{name.replace('_', '-')}"]
     if info.short:
         flags.append(info.short)
+    if info.alias:
+        flags.append(info.alias)
     text = info.help
     if info.choices and not all(choice in text for choice in info.choices):
         text += f" One of: {', '.join(info.choices)}."

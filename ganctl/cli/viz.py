@@ -27,6 +27,7 @@ def latent(
                                        help="Figure file (.png/.svg/.pdf); default RUN/latent_<method>.png."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed for the image subset and t-SNE."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists already."),
 ) -> None:
     """Plot the generators' bottleneck features of both domains in 2-D, coloured by domain, drawn as digits.
 
@@ -34,7 +35,8 @@ def latent(
     """
     from ganctl.viz.latent import plot_latent
 
-    path = plot_latent(model, out=out, data=data, method=method.lower(), n=n, split=split, device=device, seed=seed)
+    path = plot_latent(model, out=out, data=data, method=method.lower(), n=n, split=split, device=device, seed=seed,
+                       overwrite=overwrite)
     console.info(f"wrote {path}")
 
 
@@ -50,6 +52,7 @@ def grid(
     out: Optional[Path] = typer.Option(None, "--out", help="Figure file (.png/.svg/.pdf); default RUN/grid.png."),
     device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fixed noise (gan runs)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists already."),
 ) -> None:
     """Draw real test images and their translations by the checkpoints of chosen epochs, side by side.
 
@@ -57,7 +60,8 @@ def grid(
     """
     from ganctl.viz.grid import build_grid
 
-    path = build_grid(run, out=out, epochs=epochs, n=n, split=split, data=data, device=device, seed=seed)
+    path = build_grid(run, out=out, epochs=epochs, n=n, split=split, data=data, device=device, seed=seed,
+                      overwrite=overwrite)
     console.info(f"wrote {path}")
 
 

@@ -56,20 +56,23 @@ class OptionInfo:
     derived: str | None = None  # what a None default means, e.g. "the images' size"
     network: str | None = None  # a registered network of this kind (generator / discriminator)
     resumable: bool = False  # may change when a run is resumed
+    alias: str | None = None  # an older spelling of the flag that keeps working, e.g. "--force"
 
 
 def option(default: Any, help: str, *, panel: str = MODEL, short: str | None = None,
            choices: Iterable[str] | None = None, positive: bool = False, not_negative: bool = False,
-           derived: str | None = None, network: str | None = None, resumable: bool = False) -> Any:
+           derived: str | None = None, network: str | None = None, resumable: bool = False,
+           alias: str | None = None) -> Any:
     """A dataclass field for a training option (see the module docstring).
 
     ``positive`` / ``not_negative`` / ``choices`` are checked before anything runs; ``derived`` says what
     a None value turns into once the data are known; ``network`` names the registry kind the value must
-    be registered under; ``resumable`` options may differ when a run is resumed.
+    be registered under; ``resumable`` options may differ when a run is resumed; ``alias`` is an older
+    spelling of the flag that keeps working.
     """
     info = OptionInfo(help=help, panel=panel, short=short, choices=tuple(choices) if choices else None,
                       positive=positive, not_negative=not_negative, derived=derived, network=network,
-                      resumable=resumable)
+                      resumable=resumable, alias=alias)
     return dataclasses.field(default=default, metadata={"option": info})
 
 

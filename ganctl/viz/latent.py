@@ -133,11 +133,12 @@ def _encoders(ckpt: Path, config: dict, device: torch.device) -> list:
 
 def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, data: str | None = None,
                 method: str = "pca", n: int = 2000, split: str = "test", device: str = "auto",
-                seed: int = 0) -> Path:
+                seed: int = 0, overwrite: bool = False) -> Path:
     """Encode ``n`` test images (half per domain) with the model's generators and plot their 2-D projection.
 
     ``model`` is a run folder or checkpoint of a model that translates (cyclegan: both generators, one
-    panel each; cut, pix2pix, colorize: its one generator); ``out`` defaults to ``RUN/latent_<method>.png``.
+    panel each; cut, pix2pix, colorize: its one generator); ``out`` defaults to ``RUN/latent_<method>.png``;
+    an existing file is replaced only with ``overwrite``.
     """
     from ganctl.device import resolve_device
 
@@ -151,7 +152,7 @@ def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, 
         if run_dir is None:
             raise OptionError("--out", "give --out FILE.png when --model is a checkpoint file")
         out = run_dir / f"latent_{method}.png"
-    out_path = check_figure_path(out)
+    out_path = check_figure_path(out, overwrite=overwrite)
     dev = resolve_device(device)
     config = checkpoint_config(ckpt)
     encoders = _encoders(ckpt, config, dev)
