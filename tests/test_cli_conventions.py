@@ -107,3 +107,16 @@ def test_train_classifier_takes_overwrite_and_still_the_old_force(cli, mnist_sub
         result = cli(*common, "--run", tmp_path / run, flag)
         assert result.exit_code == 0, result.output
         assert (tmp_path / run / "checkpoints" / "latest.safetensors").is_file()
+
+
+def test_a_flag_replaces_the_presets_other_spelling_of_the_same_thing(tmp_path):
+    """colorize's smoke preset says pretrain_steps; --pretrain-epochs given on top wins instead of clashing."""
+    from ganctl.training.colorize import Colorize
+    from ganctl.training.options import merge_options
+
+    opts = merge_options(Colorize.options, Colorize.presets["smoke"], {}, {"pretrain_epochs": 5})
+    assert (opts.pretrain_epochs, opts.pretrain_steps) == (5, None)
+    opts.check()
+    both = merge_options(Colorize.options, {}, {}, {"pretrain_epochs": 5, "pretrain_steps": 3})
+    with pytest.raises(Exception, match="not both"):
+        both.check()

@@ -39,6 +39,8 @@ from ganctl.training.recipe import Recipe, register_recipe
 class ColorizeOptions(TrainOptions):
     """Every option of ``ganctl train colorize``."""
 
+    exclusive = (("pretrain_epochs", "pretrain_steps"),)
+
     data: str | None = option(None, "A folder of colour photos, a 'prepare grayscale' dataset, or a named set "
                               "(cifar10, flowers).", panel=DATA, short="-d")
     size: int | None = option(None, "Training size in pixels (a multiple of 32).", panel=DATA, positive=True,

@@ -90,8 +90,12 @@ def flag_name(name: str) -> str:
 class TrainOptions:
     """The options every recipe has; a recipe's options dataclass adds its own (and may change defaults).
 
-    ``data`` comes first (the dataset), the run and hardware options last.
+    ``data`` comes first (the dataset), the run and hardware options last. ``exclusive``: groups of options of
+    which one is given at most (two ways to say one thing); a layer that gives one drops the others of lower
+    layers (``--pretrain-epochs`` wins over a preset's ``pretrain_steps``).
     """
+
+    exclusive: typing.ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     data: str | None = option(None, "Dataset folder or named dataset (prepared on first use).", panel=DATA,
                               short="-d")
@@ -182,9 +186,12 @@ def merge_options(options_class: type[T], preset: Mapping[str, Any], *layers: Ma
     None in a layer means "not given" and keeps the value below it.
     """
     values = options_class.defaults()
-    values.update(preset)
-    for layer in layers:
-        values.update({k: v for k, v in layer.items() if v is not None})
+    for i, layer in enumerate((preset, *layers)):
+        given = dict(layer) if i == 0 else {k: v for k, v in layer.items() if v is not None}
+        for group in options_class.exclusive:
+            if any(name in given for name in group):
+                values.update({name: None for name in group if name not in given})
+        values.update(given)
     return options_class(**values)
 
 
