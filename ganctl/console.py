@@ -72,6 +72,11 @@ def error(message: str) -> None:
     stderr.print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 step``, ``2 steps``: a count and its noun (``pair``, ``image``, ...) in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def emit_json(obj: Any) -> None:
     """Print one JSON object on stdout (for --json)."""
     sys.stdout.write(json.dumps(obj, default=float) + "\n")

@@ -106,7 +106,8 @@ def ssim(
     for name in ("ssim", "psnr"):
         if name in result:
             s = result[name]
-            typer.echo(f"{name.upper():4s} {_fmt(s['mean'])} ± {_fmt(s['std'])}  ({s['count']} pairs)")
+            pairs = console.counted(s["count"], "pair")
+            typer.echo(f"{name.upper():4s} {_fmt(s['mean'])} ± {_fmt(s['std'])}  ({pairs})")
     for key, label in (("unpaired_ref", str(ref)), ("unpaired_out", str(out)), ("ambiguous", "ambiguous")):
         names = result[key]
         if names:

@@ -135,7 +135,7 @@ def report_training(kind: str, result: Any, as_json: bool) -> None:
                  **result.extras}
         width = max(map(len, lines)) + 1
         typer.echo("".join(f"{key + ':':{width}s} {value}\n" for key, value in lines.items())
-                   + f"trained {result.steps_run} steps in {result.seconds:.0f} s "
+                   + f"trained {console.counted(result.steps_run, 'step')} in {result.seconds:.0f} s "
                    f"({result.seconds_per_step:.3f} s/step), now at step {result.step}")
     if result.interrupted:
         console.warn(f"interrupted at step {result.step}; checkpoint saved. Continue with: "

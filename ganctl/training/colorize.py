@@ -211,9 +211,13 @@ class Colorize(Recipe):
 
     def describe(self) -> tuple[str, str]:
         """What is trained on what, and the plan."""
+        from ganctl import console
+
         o = self.opts
         return (f"colorize on {self.data.root} ({len(self.data.train)} colour images, {o.size}px)",
-                f"{o.generator} + {o.discriminator}, batch {o.batch_size}, the first {self.pretrain} steps L1 only")
+                f"{o.generator} + {o.discriminator}, batch {o.batch_size}, " + (
+                    f"the first {console.counted(self.pretrain, 'step')} L1 only"
+                    if o.max_steps is None or o.max_steps > self.pretrain else "L1 pre-training only (--max-steps)"))
 
     def run_record(self) -> dict[str, Any]:
         """The dataset folder, its size, the pre-training length and how translate runs the U-Net."""
