@@ -4,6 +4,7 @@ one convention for options and numbers. Each case goes through the real ``ganctl
 from __future__ import annotations
 
 import pytest
+from training_data import one_torch_thread  # noqa: F401
 
 
 def one_line_error(result) -> str:
@@ -87,8 +88,9 @@ def test_one_epoch_numbering_in_samples_json_metrics_resume_and_viz_grid(cli, tm
     # --overwrite, as everywhere: an existing figure is refused, then replaced when asked.
     said = one_line_error(cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png"))
     assert "grid.png: exists already; use --overwrite to replace it" in said
-    result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png", "--overwrite")
+    result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png", "--overwrite", "--json")
     assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"path": str(tmp_path / "grid.png")}
 
 
 def test_train_classifier_takes_overwrite_and_still_the_old_force(cli, mnist_subset, tmp_path):

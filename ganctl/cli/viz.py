@@ -28,6 +28,7 @@ def latent(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed for the image subset and t-SNE."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists already."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON on stdout."),
 ) -> None:
     """Plot the generators' bottleneck features of both domains in 2-D, coloured by domain, drawn as digits.
 
@@ -37,7 +38,7 @@ def latent(
 
     path = plot_latent(model, out=out, data=data, method=method.lower(), n=n, split=split, device=device, seed=seed,
                        overwrite=overwrite)
-    console.info(f"wrote {path}")
+    _written(path, as_json)
 
 
 @app.command("grid")
@@ -53,6 +54,7 @@ def grid(
     device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fixed noise (gan runs)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists already."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON on stdout."),
 ) -> None:
     """Draw real test images and their translations by the checkpoints of chosen epochs, side by side.
 
@@ -62,11 +64,14 @@ def grid(
 
     path = build_grid(run, out=out, epochs=epochs, n=n, split=split, data=data, device=device, seed=seed,
                       overwrite=overwrite)
-    console.info(f"wrote {path}")
+    _written(path, as_json)
 
 
 @app.command("report")
-def report(run: Path = typer.Argument(..., help="Run folder.")) -> None:
+def report(
+    run: Path = typer.Argument(..., help="Run folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON on stdout."),
+) -> None:
     """Write RUN/report.html: config, loss curves, sample grids per epoch and metrics, viewable offline.
 
     Example: [bold]ganctl viz report runs/cyclegan/exp[/]
@@ -74,4 +79,12 @@ def report(run: Path = typer.Argument(..., help="Run folder.")) -> None:
     from ganctl.viz.report import write_report
 
     path = write_report(run)
-    console.info(f"wrote {path}")
+    _written(path, as_json)
+
+
+def _written(path: Path, as_json: bool) -> None:
+    """The file a viz command wrote, on stdout: its path, or ``{"path": ...}`` under --json."""
+    if as_json:
+        console.emit_json({"path": str(path)})
+    else:
+        typer.echo(f"wrote {path}")
