@@ -68,7 +68,7 @@ def test_one_epoch_numbering_in_samples_json_metrics_resume_and_viz_grid(cli, tm
 
     from ganctl.checkpoint import load_checkpoint
 
-    data, run = make_ab_dataset(tmp_path / "data", n_train=4, n_test=2), tmp_path / "run"
+    data, run = make_ab_dataset(tmp_path / "data", n_train=4, n_test=4), tmp_path / "run"
     result = cli("train", "cyclegan", "--data", data, "--preset", "smoke", "--device", "cpu", "--run", run,
                  "--batch-size", "2", "--epochs", "2", "--max-steps", "3", "--json")
     assert result.exit_code == 0, result.output
@@ -91,6 +91,9 @@ def test_one_epoch_numbering_in_samples_json_metrics_resume_and_viz_grid(cli, tm
     result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png", "--overwrite", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"path": str(tmp_path / "grid.png")}
+    result = cli("viz", "latent", "--model", run, "--method", "tsne", "--out", tmp_path / "latent.png")
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()).count("t-SNE of 8 points, for each of 2 encoders") == 1
 
 
 def test_train_classifier_takes_overwrite_and_still_the_old_force(cli, mnist_subset, tmp_path):

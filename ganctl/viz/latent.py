@@ -87,7 +87,6 @@ def tsne_2d(features: torch.Tensor, seed: int = 0) -> np.ndarray:
         _, _, vh = torch.linalg.svd(x, full_matrices=False)
         x = x @ vh[:50].T
     perplexity = min(30.0, (n - 1) / 3)
-    console.info(f"t-SNE of {n} points (may take a minute on a CPU)")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
     return tsne.fit_transform(x.numpy())
 
@@ -177,6 +176,9 @@ def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, 
                     prepared = enc.adapter.prepare(to_channels(x, 1 if enc.in_mode == "L" else 3))
                     out_feats.append(encode_features(enc.network, prepared, device=dev))
                 advance(len(chunk))
+    if method == "tsne":  # once, not once per generator
+        each = f", for each of {len(encoders)} encoders" if len(encoders) > 1 else ""
+        console.info(f"t-SNE of {len(domains)} points{each} (may take a minute on a CPU)")
     panels = []
     for enc, enc_feats in zip(encoders, feats):
         features = torch.cat(enc_feats)
