@@ -117,11 +117,14 @@ def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Prog
 
 @contextmanager
 def progress(description: str, total: int | None, unit: str = "it") -> Iterator[Any]:
-    """Context manager yielding ``advance(n=1)`` for one progress bar."""
+    """Context manager yielding ``advance(n=1, total=None)`` for one progress bar (``total``: correct an
+    estimated total, so the bar never reads 20/19)."""
     with new_progress(unit) as bar:
         task = bar.add_task(description, total=total)
 
-        def advance(n: int = 1) -> None:
+        def advance(n: int = 1, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
             bar.advance(task, n)
 
         yield advance

@@ -57,6 +57,7 @@ def test_chaplin_fps_size_gray(cli, tmp_path, video_dir):
     meta = read_dataset_meta(out)
     assert meta["kind"] == "frames" and meta["channels"] == {"A": 1}
     assert meta["color_decision"].startswith("gray (all 20 frames")
+    assert "20/20" in result.output and "20/19" not in result.output  # the bar's estimate (19) corrected
     assert meta["counts"] == {"trainA": 20, "trainB": 0, "testA": 0, "testB": 0}
     assert meta["videos"][0]["fps"] == 25.0 and meta["videos"][0]["frames_written"] == 20
     for split in ("trainB", "testA", "testB"):

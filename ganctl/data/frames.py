@@ -159,6 +159,7 @@ def prepare_frames(
         with ThreadPoolExecutor(max_workers=workers) as pool, \
                 console.progress(f"frames -> {out.name}/{split}", total, unit="frame") as advance:
             pending: deque[Future] = deque()
+            submitted = 0
             for path, info, stem in zip(paths, infos, stems):
                 written = 0
                 for t, rgb in iter_frames(path, start=start, end=end, every=every, fps=fps, size=size):
@@ -170,6 +171,10 @@ def prepare_frames(
                             advance()
                         list(pool.map(_gray_to_rgb, written_gray))
                     pending.append(pool.submit(_save, rgb, gray, target))
+                    submitted += 1
+                    if submitted > total:  # the estimate was short: the bar's total follows the frames
+                        total = submitted
+                        advance(0, total=total)
                     if color == "auto" and gray:
                         written_gray.append(target)
                     written += 1
@@ -182,6 +187,7 @@ def prepare_frames(
             while pending:
                 pending.popleft().result()
                 advance()
+            advance(0, total=submitted)  # the estimate may have been long (a last tick past the last frame)
         counts = {name: 0 for name in SPLITS}
         counts[split] = sum(r["frames_written"] for r in records)
         if not counts[split]:
