@@ -91,7 +91,7 @@ def test_one_epoch_numbering_in_samples_json_metrics_resume_and_viz_grid(cli, tm
     result = cli("viz", "grid", run, "--epochs", "1,-1", "--out", tmp_path / "grid.png", "--overwrite", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"path": str(tmp_path / "grid.png")}
-    result = cli("viz", "latent", "--model", run, "--method", "tsne", "--out", tmp_path / "latent.png")
+    result = cli("viz", "latent", run, "--method", "tsne", "--out", tmp_path / "latent.png")
     assert result.exit_code == 0, result.output
     assert " ".join(result.stderr.split()).count("t-SNE of 8 points, for each of 2 encoders") == 1
 

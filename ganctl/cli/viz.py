@@ -17,8 +17,10 @@ app = typer.Typer(
 
 @app.command("latent")
 def latent(
-    model: Path = typer.Option(..., "--model", help="A run folder or .safetensors checkpoint of a model that "
-                               "translates (cyclegan, cut, pix2pix, colorize)."),
+    run: Optional[Path] = typer.Argument(None, metavar="RUN", show_default=False,
+                                         help="A run folder or .safetensors checkpoint of a model that translates "
+                                              "(cyclegan, cut, pix2pix, colorize)."),
+    model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="RUN as an option (older spelling)."),
     data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
     method: str = typer.Option("pca", "--method", help="pca (torch) or tsne (needs scikit-learn)."),
     n: int = typer.Option(2000, "--n", help="Images to encode, half from each domain."),
@@ -32,9 +34,16 @@ def latent(
 ) -> None:
     """Plot the generators' bottleneck features of both domains in 2-D, coloured by domain, drawn as digits.
 
-    Example: [bold]ganctl viz latent --model runs/cyclegan/exp --method tsne --n 1000 --out latent.png[/]
+    Example: [bold]ganctl viz latent runs/cyclegan/exp --method tsne --n 1000 --out latent.png[/]
     """
+    from ganctl.errors import OptionError
     from ganctl.viz.latent import plot_latent
+
+    if run is not None and model is not None and run != model:
+        raise OptionError("--model", f"names {model}, but RUN is {run}; give the run once")
+    model = run or model
+    if model is None:
+        raise OptionError("RUN", "give the run folder or checkpoint to plot")
 
     path = plot_latent(model, out=out, data=data, method=method.lower(), n=n, split=split, device=device, seed=seed,
                        overwrite=overwrite)
