@@ -125,3 +125,23 @@ def test_a_flag_replaces_the_presets_other_spelling_of_the_same_thing(tmp_path):
     both = merge_options(Colorize.options, {}, {}, {"pretrain_epochs": 5, "pretrain_steps": 3})
     with pytest.raises(Exception, match="not both"):
         both.check()
+
+
+def test_progress_line_keeps_count_rate_and_eta_in_80_columns(monkeypatch):
+    """Training's bar with its losses: the losses give way (ellipsis), the count and the ETA stay, one line."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import TextColumn
+
+    from ganctl import console
+
+    out = io.StringIO()
+    monkeypatch.setattr(console, "stderr", Console(file=out, width=80, color_system=None))
+    bar = console.new_progress("step", extra=[TextColumn("{task.fields[losses]}")])
+    task = bar.add_task("epoch 12", total=12000, losses="G=20.746 D_A=0.500 D_B=0.500 cycle_A=9.607 cycle_B=9.139")
+    bar.update(task, completed=3456)
+    console.stderr.print(bar.make_tasks_table(bar.tasks))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and len(lines[0]) <= 80, lines
+    assert "3456/12000" in lines[0] and "step/s" in lines[0] and "eta -:--:--" in lines[0] and "G=20" in lines[0]
