@@ -193,6 +193,9 @@ def resolve_checkpoint_path(model: str | os.PathLike) -> Path:
     if p.is_dir():
         latest = p / "checkpoints" / "latest.safetensors"
         if not latest.exists():
+            if (p / "config.json").is_file():
+                raise CheckpointError(p, "is a run that stopped before saving its first checkpoint; start it "
+                                         f"again with --run {p}")
             raise CheckpointError(p, "is a folder without checkpoints/latest.safetensors (not a ganctl run?)")
         return latest
     if not p.exists():

@@ -25,6 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 T = TypeVar("T")
@@ -72,6 +73,11 @@ def error(message: str) -> None:
     stderr.print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 step``, ``2 steps``: a count and its noun (``pair``, ``image``, ...) in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def emit_json(obj: Any) -> None:
     """Print one JSON object on stdout (for --json)."""
     sys.stdout.write(json.dumps(obj, default=float) + "\n")
@@ -82,7 +88,7 @@ class RateColumn(ProgressColumn):
     """Items per second, e.g. ``123.4 it/s``."""
 
     def __init__(self, unit: str = "it"):
-        super().__init__()
+        super().__init__(table_column=Column(no_wrap=True, min_width=len(f"999.9 {unit}/s")))
         self.unit = unit
 
     def render(self, task: Task) -> Text:
@@ -92,18 +98,34 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.1f} {self.unit}/s", style="progress.data.speed")
 
 
+def _kept(width: int) -> Column:
+    """A table column that is never squeezed below ``width`` characters (the count, rate and times)."""
+    return Column(no_wrap=True, min_width=width)
+
+
+def _squeezed(column: ProgressColumn) -> ProgressColumn:
+    """An extra text column (training losses) cut with an ellipsis to what the terminal leaves, so the count and
+    the ETA stay readable and the line never wraps in an 80-column terminal or a log."""
+    if not isinstance(column, TextColumn):
+        return column
+    room = Column(no_wrap=True, overflow="ellipsis", max_width=max(8, stderr.width - 75))
+    return TextColumn(column.text_format, style=column.style, justify=column.justify, markup=column.markup,
+                      highlighter=column.highlighter, table_column=room)
+
+
 def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Progress:
-    """A rich Progress on stderr with bar, count, rate, elapsed and ETA; disabled under --quiet."""
+    """A rich Progress on stderr with bar, count, rate, elapsed and ETA; disabled under --quiet. The bar and the
+    ``extra`` text columns give way in a narrow terminal; the count, rate and times keep their width."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
+        BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+        MofNCompleteColumn(table_column=_kept(9)),
         RateColumn(unit),
-        TimeElapsedColumn(),
+        TimeElapsedColumn(table_column=_kept(7)),
         TextColumn("eta"),
-        TimeRemainingColumn(),
-        *extra,
+        TimeRemainingColumn(table_column=_kept(7)),
+        *(_squeezed(column) for column in extra),
         console=stderr,
         disable=_quiet,
         transient=False,
@@ -112,11 +134,14 @@ def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Prog
 
 @contextmanager
 def progress(description: str, total: int | None, unit: str = "it") -> Iterator[Any]:
-    """Context manager yielding ``advance(n=1)`` for one progress bar."""
+    """Context manager yielding ``advance(n=1, total=None)`` for one progress bar (``total``: correct an
+    estimated total, so the bar never reads 20/19)."""
     with new_progress(unit) as bar:
         task = bar.add_task(description, total=total)
 
-        def advance(n: int = 1) -> None:
+        def advance(n: int = 1, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
             bar.advance(task, n)
 
         yield advance

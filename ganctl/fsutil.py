@@ -103,3 +103,13 @@ def check_output_outside_input(out: str | os.PathLike, inp: str | os.PathLike) -
         raise OutputError(out, f"output folder is inside the input folder {inp}; choose another --out")
     if inp_path.is_file() and Path(out).resolve() == inp_path.resolve():
         raise OutputError(out, "output would overwrite the input file")
+
+
+def check_output_parent(out: str | os.PathLike) -> None:
+    """Refuse an output path below a file (``digits.png/sub``), before any work is done: the nearest
+    existing folder above ``out`` must be a folder, or nothing could be written there."""
+    for parent in Path(out).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(out, f"cannot be written: {parent} is a file, not a folder")
+            return

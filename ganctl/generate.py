@@ -20,6 +20,7 @@ from ganctl.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ganctl.data.imageio import is_image_path, write_image
 from ganctl.device import resolve_device
 from ganctl.errors import CheckpointError, OptionError, OutputError
+from ganctl.fsutil import check_output_parent
 from ganctl.models import create_model
 
 
@@ -71,13 +72,17 @@ def generate_samples(model: str | os.PathLike, out: str | os.PathLike, n: int = 
     if batch_size <= 0:
         raise OptionError("--batch-size", f"must be positive, got {batch_size}")
     out = Path(out)
-    net, config = load_generator(model, device)
-    checkpoint = resolve_checkpoint_path(model)
+    check_output_parent(out)
     as_grid = is_image_path(out)
     if as_grid and out.is_dir():
         raise OutputError(out, "is a folder; a grid needs a file name (or drop the extension for a folder)")
+    if not as_grid and out.suffix and not out.is_dir():
+        raise OptionError("--out", f"{out.name}: a grid needs an image file name (.png, .jpg),"
+                                   " a folder of samples a name without extension")
     if not as_grid and out.exists() and not out.is_dir():
         raise OutputError(out, "exists and is not a folder")
+    net, config = load_generator(model, device)
+    checkpoint = resolve_checkpoint_path(model)
     images = sample_images(net, int(config["latent_dim"]), n, seed, batch_size)
     result = GenerateResult(checkpoint=checkpoint, count=n, grid=as_grid)
     if as_grid:

@@ -5,27 +5,39 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from ganctl.errors import InputError
-from ganctl.fsutil import atomic_write_json
+from ganctl.fsutil import atomic_write_json, check_output_parent
 
 DEFAULT_ROOT = Path("runs")
 _AUTO_NAME = re.compile(r"^exp(\d*)$")
 
 
+def check_run_path(run: str | os.PathLike) -> None:
+    """Refuse a ``--run`` folder that cannot be made (a file, or a path below a file) before any work."""
+    path = Path(run)
+    check_output_parent(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(path, "exists and is not a folder")
+
+
 def create_run_dir(kind: str, run: str | os.PathLike | None = None, root: str | os.PathLike = DEFAULT_ROOT) -> Path:
     """Create and return the run folder.
 
-    With ``run`` given it is used as the folder (created if needed). Without it the next free
-    ``<root>/<kind>/exp``, ``exp2``, ``exp3``, ... is taken, race-free (mkdir without exist_ok).
+    With ``run`` given it is used as the folder (created if needed); the records of a run there that stopped
+    before its first checkpoint (``metrics.jsonl``, ``samples/``) are removed, as the run starts again. Without
+    it the next free ``<root>/<kind>/exp``, ``exp2``, ``exp3``, ... is taken, race-free (mkdir without exist_ok).
     """
     if run is not None:
         path = Path(run)
-        if path.exists() and not path.is_dir():
-            raise InputError(path, "exists and is not a folder")
+        check_run_path(path)
         path.mkdir(parents=True, exist_ok=True)
+        if (path / "config.json").is_file() and not (path / "checkpoints" / "latest.safetensors").exists():
+            (path / "metrics.jsonl").unlink(missing_ok=True)
+            shutil.rmtree(path / "samples", ignore_errors=True)
         return path
     base = Path(root) / kind
     base.mkdir(parents=True, exist_ok=True)

@@ -365,3 +365,31 @@ def test_pix2pix_download_splits_side_by_side_pairs_into_a_and_b(cli, server, mo
     assert not (tmp_path / "n2d").exists()
     line = one_line_error(cli("prepare", "download", "cityscapes"))
     assert "licence" in line and "cityscapes-dataset.com" in line
+
+
+def test_offline_advice_names_only_what_the_command_has(cli, server, monkeypatch, tmp_path):
+    """Each command's offline hint: --source only where the command has it, else the command that does."""
+    monkeypatch.setenv("GANCTL_MNIST_MIRRORS", server.url("/nothing-here/"))
+    monkeypatch.setenv("GANCTL_CYCLEGAN_URL", server.url("/nothing-here"))
+    (tmp_path / "a.jpg").write_bytes(jpeg_bytes((10, 20, 30)))
+    said = {args: " ".join(one_line_error(cli(*args)).split()) for args in (
+        ("train", "cyclegan", "--data", "mnist-color"),
+        ("prepare", "download", "mnist"),
+        ("eval", "fid", tmp_path, tmp_path, "--features", "digits"),
+        ("prepare", "download", "horse2zebra"),
+    )}
+    for line in said.values():
+        assert "HTTP 404" in line
+    train, download, fid, horses = said.values()
+    assert str(raw_dir("mnist")) in train and "or make it first with: ganctl prepare mnist-color --source DIR" in train
+    assert str(raw_dir("mnist")) in download and "--source" not in download
+    assert "or install the classifier first with: ganctl train classifier --source DIR" in fid
+    assert f"into {datasets_dir() / 'horse2zebra'} (--data horse2zebra then uses it)" in horses
+    assert "--data DIR" in horses
+
+
+def test_errors_name_the_option_and_the_input_as_given(cli, real_data, tmp_path):
+    assert one_line_error(cli("prepare", "mnist-color", "--b", "mnist3")).startswith("error: --b: unknown palette")
+    video = real_data / "video" / "chaplin.mp4"
+    line = " ".join(one_line_error(cli("prepare", "grayscale", video, "--out", tmp_path / "g")).split())
+    assert "is a file; give a folder of colour photos; for a video's frames use: ganctl prepare frames" in line

@@ -229,3 +229,30 @@ def test_runs_eval_run_cannot_evaluate_are_one_line_exit_2(cli, tmp_path, monkey
         result = cli("eval", "run", run)
         assert result.exit_code == 2 and problem in result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_eval_run_refuses_data_of_other_channels_and_warns_on_another_kind(cli, mnist, classifier, digit_run,
+                                                                              tmp_path):
+    """--data for a gray -> colour run: gray -> gray rotated digits are refused before eval.json is touched;
+    data with the run's channels but another kind is evaluated with a warning."""
+    from ganctl.data.dataset_meta import read_dataset_meta, write_dataset_meta
+    from ganctl.data.mnist_rotate import prepare_mnist_rotate
+
+    prepare_mnist_rotate(tmp_path / "rot", limit=8, mnist=mnist)
+    eval_json = digit_run / "eval.json"
+    before = eval_json.read_bytes() if eval_json.exists() else None
+    result = cli("eval", "run", digit_run, "--data", tmp_path / "rot", "--device", "cpu")
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "holds gray -> gray data" in said and "the run translates gray -> colour" in said
+    assert (eval_json.read_bytes() if eval_json.exists() else None) == before
+
+    other = tmp_path / "other"
+    shutil.copytree(digit_run.parent / "data", other)
+    digits.save_classifier(classifier)
+    meta = read_dataset_meta(other)
+    write_dataset_meta(other, {**meta, "kind": "grayscale"})
+    result = cli("eval", "run", digit_run, "--data", other, "--device", "cpu", "--limit", "4",
+                 "--features", "digits", "--json")
+    assert result.exit_code == 0, result.output
+    assert "is a grayscale dataset, but the run trained on mnist-color data" in " ".join(result.output.split())

@@ -56,6 +56,8 @@ def test_chaplin_fps_size_gray(cli, tmp_path, video_dir):
         assert img.mode == "L" and img.size == (128, 72)  # 640x360 -> shorter side 72
     meta = read_dataset_meta(out)
     assert meta["kind"] == "frames" and meta["channels"] == {"A": 1}
+    assert meta["color_decision"].startswith("gray (all 20 frames")
+    assert "20/20" in result.output and "20/19" not in result.output  # the bar's estimate (19) corrected
     assert meta["counts"] == {"trainA": 20, "trainB": 0, "testA": 0, "testB": 0}
     assert meta["videos"][0]["fps"] == 25.0 and meta["videos"][0]["frames_written"] == 20
     for split in ("trainB", "testA", "testB"):
@@ -73,6 +75,24 @@ def test_every_start_end_and_domain_b_colour(cli, tmp_path, video_dir):
     with Image.open(out / "trainB" / names[0]) as img:
         assert img.mode == "RGB" and img.size == (64, 36)
     assert read_dataset_meta(out)["channels"] == {"B": 3}
+
+
+def test_colour_clip_starting_black_stays_colour(cli, tmp_path, video_dir):
+    """The first frames of this clip are black (a fade-in): the colour decision looks at every frame kept."""
+    out = tmp_path / "bunny"
+    result = cli("prepare", "frames", video_dir / "big_buck_bunny_0_30.webm", "--out", out, "--fps", "0.5",
+                 "--size", "32", "--end", "6")
+    assert result.exit_code == 0, result.output
+    assert "first colour frame" in result.output
+    meta = read_dataset_meta(out)
+    assert meta["channels"] == {"A": 3} and meta["color_decision"].startswith("rgb")
+    names = sorted((out / "trainA").iterdir())
+    assert len(names) == 3
+    for name in names:  # the black frame at 0 s was written gray first, then made RGB
+        with Image.open(name) as img:
+            assert img.mode == "RGB"
+    with Image.open(names[0]) as img:
+        assert np.asarray(img).max() < 16
 
 
 def test_gif_and_synthetic_avi_mov(cli, tmp_path, video_dir):

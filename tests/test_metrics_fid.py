@@ -88,6 +88,25 @@ def test_cli_json_with_kid_mixed_sizes_and_a_bad_file(cli, with_classifier, digi
     assert "broken.png" in "".join(result.stderr.split())  # named in the warning (rich may wrap it)
 
 
+def test_cli_identical_sets_score_zero_and_small_sets_are_warned(cli, with_classifier, digit_sets):
+    """FID of a folder with itself is 0 (never -0.0001); KID prints its digits, and 120 images (fewer than the
+    features) get a warning that FID is biased for so few."""
+    folder = digit_sets / "testA"
+    result = cli("eval", "fid", folder, folder, "--features", "digits", "--kid", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["fid"] >= 0.0 and out["fid"] < 1e-2
+    assert "FID/KID on 120 images: fewer than the" in " ".join(result.stderr.split())
+    result = cli("eval", "fid", folder, folder, "--features", "digits", "--kid", "--device", "cpu")
+    line = result.stdout.strip().splitlines()[-1]
+    assert line.startswith("FID 0.") and "FID -" not in line and "± 0.00000" not in line, line
+
+
+def test_cli_unknown_resize_is_refused_before_any_work(cli, digit_sets):
+    result = cli("eval", "fid", digit_sets / "testA", digit_sets / "testB", "--resize", "tf2", "--features", "digits")
+    assert result.exit_code == 2 and "--resize: unknown resize 'tf2'; use antialias or tf1" in result.output
+
+
 def test_missing_inception_weights_offline_is_one_line(cli, monkeypatch, digit_sets):
     def offline(url, dst):
         raise urllib.error.URLError("Name or service not known")

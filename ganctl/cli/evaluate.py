@@ -29,6 +29,11 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _small(value: float) -> str:
+    """A KID-sized number with its digits: 0.01234, or 1.23e-06 where five decimals would show 0.00000."""
+    return f"{value:.5f}" if value == 0 or abs(value) >= 1e-4 else f"{value:.2e}"
+
+
 def fid(
     real: Path = typer.Argument(..., help="Folder of real images (recursive; any sizes, gray or colour).",
                                 show_default=False),
@@ -71,7 +76,9 @@ def fid(
         return
     line = f"FID {result.fid:.4f}"
     if result.kid_mean is not None:
-        line += f"   KID {result.kid_mean:.5f} ± {result.kid_std:.5f}"
+        line += f"   KID {_small(result.kid_mean)} ± {_small(result.kid_std)}"
+        if result.kid_mean < 0:
+            line += " (below 0: the unbiased estimate for sets the features cannot tell apart)"
     typer.echo(f"{line}   ({result.features} features; {result.real_count} real, {result.fake_count} fake images"
                + (f", {result.skipped} skipped" if result.skipped else "") + ")")
 
@@ -99,7 +106,8 @@ def ssim(
     for name in ("ssim", "psnr"):
         if name in result:
             s = result[name]
-            typer.echo(f"{name.upper():4s} {_fmt(s['mean'])} ± {_fmt(s['std'])}  ({s['count']} pairs)")
+            pairs = console.counted(s["count"], "pair")
+            typer.echo(f"{name.upper():4s} {_fmt(s['mean'])} ± {_fmt(s['std'])}  ({pairs})")
     for key, label in (("unpaired_ref", str(ref)), ("unpaired_out", str(out)), ("ambiguous", "ambiguous")):
         names = result[key]
         if names:

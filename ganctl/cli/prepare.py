@@ -33,9 +33,14 @@ def mnist_color(
 
     Example: [bold]ganctl prepare mnist-color --b mnist2 --limit 2000 --out data/gray2color[/]
     """
+    from ganctl.data.mnist import SOURCE_HINT, MnistOffline
     from ganctl.data.mnist_color import prepare_mnist_color
 
-    prepare_mnist_color(out=out, source=source, a=a, b=b, size=size, limit=limit, seed=seed, overwrite=overwrite)
+    try:
+        prepare_mnist_color(out=out, source=source, a=a, b=b, size=size, limit=limit, seed=seed,
+                            overwrite=overwrite)
+    except MnistOffline as exc:
+        raise exc.with_hint(SOURCE_HINT) from None
 
 
 @app.command("mnist-rotate")
@@ -55,10 +60,14 @@ def mnist_rotate(
 
     Example: [bold]ganctl prepare mnist-rotate --angle-range -45:45 --out data/rot45[/]
     """
+    from ganctl.data.mnist import SOURCE_HINT, MnistOffline
     from ganctl.data.mnist_rotate import prepare_mnist_rotate
 
-    prepare_mnist_rotate(out=out, source=source, angle=angle, angle_range=angle_range, size=size, limit=limit,
-                         seed=seed, overwrite=overwrite)
+    try:
+        prepare_mnist_rotate(out=out, source=source, angle=angle, angle_range=angle_range, size=size, limit=limit,
+                             seed=seed, overwrite=overwrite)
+    except MnistOffline as exc:
+        raise exc.with_hint(SOURCE_HINT) from None
 
 
 @app.command("grayscale")

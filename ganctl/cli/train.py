@@ -79,6 +79,8 @@ def _option_parameter(recipe: type[Recipe], name: str, info: OptionInfo, value_t
         flags = [f"{flag_name(name)}/--no-{name.replace('_', '-')}"]
     if info.short:
         flags.append(info.short)
+    if info.alias:
+        flags.append(info.alias)
     text = info.help
     if info.choices and not all(choice in text for choice in info.choices):
         text += f" One of: {', '.join(info.choices)}."
@@ -104,6 +106,10 @@ def make_command(recipe: type[Recipe]) -> Any:
 
         run_values = {name: values.pop(name) for name, *_ in RUN_OPTIONS}
         as_json = bool(run_values.pop("as_json"))
+        if run_values["run"] is not None:
+            from ganctl.runs import check_run_path
+
+            check_run_path(run_values["run"])  # before the imports and the data: a bad --run fails at once
         result = train(recipe.name, **run_values, **values)
         report_training(recipe.name, result, as_json)
 
@@ -130,7 +136,7 @@ def report_training(kind: str, result: Any, as_json: bool) -> None:
                  **result.extras}
         width = max(map(len, lines)) + 1
         typer.echo("".join(f"{key + ':':{width}s} {value}\n" for key, value in lines.items())
-                   + f"trained {result.steps_run} steps in {result.seconds:.0f} s "
+                   + f"trained {console.counted(result.steps_run, 'step')} in {result.seconds:.0f} s "
                    f"({result.seconds_per_step:.3f} s/step), now at step {result.step}")
     if result.interrupted:
         console.warn(f"interrupted at step {result.step}; checkpoint saved. Continue with: "

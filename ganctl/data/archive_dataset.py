@@ -20,7 +20,7 @@ from typing import Any
 
 from ganctl.data.dataset_meta import SPLITS, count_split_images, write_dataset_meta
 from ganctl.data.download import download_file, safe_extract
-from ganctl.data.prepared import PreparedDataset, report_prepared
+from ganctl.data.prepared import PreparedDataset, default_out, report_prepared
 from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import GanctlError, InputError
 
@@ -58,7 +58,12 @@ def download_archive_dataset(name: str, url: str, archive: Path, out: str | os.P
         raise GanctlError(f"{name} cannot be downloaded by ganctl: {NOT_REDISTRIBUTABLE[name]}")
     out = Path(out)
     check_destination(out, overwrite)
-    archive = download_file(url, archive, description=f"download {archive.name}")
+    try:
+        archive = download_file(url, archive, description=f"download {archive.name}")
+    except GanctlError as exc:
+        raise GanctlError(f"{exc}; without network, copy the dataset's folders (trainA/ trainB/ ...) into "
+                          f"{default_out(name)} (--data {name} then uses it), or train on any dataset folder with "
+                          "--data DIR") from None
     with staging_dir(out, overwrite) as stage:
         extracted = safe_extract(archive, stage / ".extract")
         extra = arrange(extracted, stage)

@@ -26,10 +26,11 @@ from PIL import Image
 
 from ganctl import console
 from ganctl.data.dataset_meta import write_dataset_meta
+from ganctl.data.formats import is_video_path
 from ganctl.data.imageio import list_images, open_image, to_mode
 from ganctl.data.pngwriter import write_png
 from ganctl.data.prepared import PreparedDataset
-from ganctl.data.staging import staging_dir
+from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import ImageReadError, InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
 
@@ -97,8 +98,13 @@ def prepare_grayscale(
     """Make a paired gray -> colour dataset from a photo folder (see the module docstring)."""
     start = time.perf_counter()
     src, out = Path(src), Path(out)
+    if src.is_file():
+        video = is_video_path(src, gif_as_video=True)
+        hint = "; for a video's frames use: ganctl prepare frames VIDEO --out DIR" if video else ""
+        raise InputError(src, f"is a file; give a folder of colour photos{hint}")
     if not src.is_dir():
         raise InputError(src, "no such folder of photos")
+    check_destination(out, overwrite)  # before any work: a bad --out fails at once
     check_output_outside_input(out, src)
     files = list_images(src)
     if not files:

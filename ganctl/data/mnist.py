@@ -125,9 +125,25 @@ def download_mnist(folder: str | os.PathLike | None = None) -> Path:
             download_from_mirrors(urls, folder / f"{name}.gz", md5=md5, size=size,
                                   description=f"download {name}.gz")
         except GanctlError as exc:
-            raise GanctlError(f"{exc}; without network, use --source DIR with the four MNIST files "
-                              f"or copy them into {folder}") from None
+            raise MnistOffline(str(exc), folder) from None
     return folder
+
+
+class MnistOffline(GanctlError):
+    """MNIST could not be downloaded: the message says where to copy the files, plus a hint that fits the command
+    (:meth:`with_hint`: only options the command has, e.g. ``--source DIR`` where it is one)."""
+
+    def __init__(self, problem: str, folder: Path, hint: str = ""):
+        self.problem, self.folder = problem, folder
+        super().__init__(f"{problem}; without network, copy MNIST's four IDX files (.gz or not) into {folder}{hint}")
+
+    def with_hint(self, hint: str) -> MnistOffline:
+        """The same error ending in ``hint`` (e.g. ``" or pass --source DIR"``) instead of any earlier one."""
+        return MnistOffline(self.problem, self.folder, hint)
+
+
+SOURCE_HINT = " or pass --source DIR (a folder with them)"
+"""The offline hint of a command that has ``--source DIR``."""
 
 
 def load_mnist(source: str | os.PathLike | None = None) -> MnistData:

@@ -27,7 +27,7 @@ from ganctl.data.export import SplitImages, write_splits
 from ganctl.data.mnist import MnistData, load_mnist, mnist_source_label
 from ganctl.data.palettes import Color, get_palette, palette_channels, palette_label
 from ganctl.data.prepared import PreparedDataset, check_limit, default_out, report_prepared
-from ganctl.data.staging import staging_dir
+from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import OptionError
 
 SIZES = (28, 32)
@@ -99,8 +99,9 @@ def prepare_mnist_color(
     start = time.perf_counter()
     check_size(size)
     check_limit(limit)
-    palette_a, palette_b = get_palette(a), get_palette(b)
+    palette_a, palette_b = get_palette(a, "--a"), get_palette(b, "--b")
     out = Path(out) if out is not None else default_out("mnist-color")
+    check_destination(out, overwrite)  # before any work: a bad --out fails at once
     data = mnist or load_mnist(source)
     idx_a, idx_b, test_idx = unpaired_indices(data, seed, limit)
 

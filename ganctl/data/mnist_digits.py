@@ -16,7 +16,7 @@ from ganctl.data.export import SplitImages, write_splits
 from ganctl.data.mnist import MnistData, load_mnist, mnist_source_label
 from ganctl.data.mnist_color import check_size, pad_to
 from ganctl.data.prepared import PreparedDataset, check_limit, default_out, report_prepared
-from ganctl.data.staging import staging_dir
+from ganctl.data.staging import check_destination, staging_dir
 
 
 def prepare_mnist_digits(
@@ -32,6 +32,7 @@ def prepare_mnist_digits(
     check_size(size)
     check_limit(limit)
     out = Path(out) if out is not None else default_out("mnist")
+    check_destination(out, overwrite)  # before any work: a bad --out fails at once
     data = mnist or load_mnist(source)
     n_train = len(data.train_labels) if limit is None else min(limit, len(data.train_labels))
     n_test = len(data.test_labels) if limit is None else min(limit, len(data.test_labels))

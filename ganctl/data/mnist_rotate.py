@@ -25,7 +25,7 @@ from ganctl.data.export import SplitImages, write_splits
 from ganctl.data.mnist import MnistData, load_mnist, mnist_source_label
 from ganctl.data.mnist_color import DEFAULT_SEED, DEFAULT_SIZE, check_size, pad_to, unpaired_indices
 from ganctl.data.prepared import PreparedDataset, check_limit, default_out, report_prepared
-from ganctl.data.staging import staging_dir
+from ganctl.data.staging import check_destination, staging_dir
 from ganctl.errors import OptionError
 
 DEFAULT_ANGLE = 90.0
@@ -84,6 +84,7 @@ def prepare_mnist_rotate(
     check_size(size)
     check_limit(limit)
     out = Path(out) if out is not None else default_out("mnist-rotate")
+    check_destination(out, overwrite)  # before any work: a bad --out fails at once
     data = mnist or load_mnist(source)
     idx_a, idx_b, test_idx = unpaired_indices(data, seed, limit)
     gen = torch.Generator().manual_seed(seed + 1)

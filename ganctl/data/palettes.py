@@ -83,16 +83,20 @@ def load_palette_file(path: str | os.PathLike) -> list[Color]:
     return [_parse_color(c, f"{path} digit {d}") for d, c in enumerate(data)]
 
 
-def get_palette(name_or_file: str | os.PathLike) -> list[Color]:
-    """The ten colours of a built-in palette name or a palette JSON file (see the module docstring)."""
+def get_palette(name_or_file: str | os.PathLike, option: str = "--palette") -> list[Color]:
+    """The ten colours of a built-in palette name or a palette JSON file (see the module docstring); errors name
+    ``option``, the flag that gave it (``--a``, ``--b``)."""
     key = str(name_or_file)
     if key in PALETTES:
         return list(PALETTES[key])
-    if key.lower().endswith(".json") or Path(key).is_file():
-        if not Path(key).is_file():
-            raise OptionError("--palette", f"{key}: no such palette file")
-        return load_palette_file(key)
-    raise OptionError("--palette", f"unknown palette {key!r}; use one of {', '.join(PALETTES)} or a .json file")
+    try:
+        if key.lower().endswith(".json") or Path(key).is_file():
+            if not Path(key).is_file():
+                raise OptionError(option, f"{key}: no such palette file")
+            return load_palette_file(key)
+    except OptionError as exc:
+        raise OptionError(option, exc.problem) from None
+    raise OptionError(option, f"unknown palette {key!r}; use one of {', '.join(PALETTES)} or a .json file")
 
 
 def palette_channels(palette: list[Color]) -> int:

@@ -151,7 +151,14 @@ def resolve_dataset(name_or_dir: str | os.PathLike) -> Path:
         folder = default_out(text)
         if not folder.is_dir():
             console.info(f"dataset [bold]{text}[/] is not in the cache yet; making it in {folder}")
-            prepare_named(text, folder)
+            from ganctl.data.mnist import MnistOffline
+
+            try:
+                prepare_named(text, folder)
+            except MnistOffline as exc:
+                if text.startswith("mnist-"):  # mnist-color, mnist-rotate: their prepare commands take --source
+                    raise exc.with_hint(f" or make it first with: ganctl prepare {text} --source DIR") from None
+                raise
         return check_dataset_folder(folder)
     if path.exists():
         raise InputError(path, "is a file, not a dataset folder")

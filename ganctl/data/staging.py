@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ganctl.data.dataset_meta import META_NAME
 from ganctl.errors import DiskFullError, OutputError
-from ganctl.fsutil import is_disk_full, umask_mode
+from ganctl.fsutil import check_output_parent, is_disk_full, umask_mode
 
 
 def check_destination(out: str | os.PathLike, overwrite: bool = False) -> None:
@@ -26,6 +26,7 @@ def check_destination(out: str | os.PathLike, overwrite: bool = False) -> None:
     Only folders ganctl made can be replaced, so ``--overwrite`` can never delete a user's own files.
     """
     out = Path(out)
+    check_output_parent(out)
     if out.exists() and not out.is_dir():
         raise OutputError(out, "exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):

@@ -24,6 +24,7 @@ def get_classifier(device: torch.device | str = "cpu", source: str | os.PathLike
     """
     import tempfile
 
+    from ganctl.data.mnist import MnistOffline
     from ganctl.training.runner import train
 
     path = classifier_path()
@@ -31,5 +32,10 @@ def get_classifier(device: torch.device | str = "cpu", source: str | os.PathLike
         console.info(f"no digit classifier in {path.parent}: training one on MNIST (once; installed for later runs)")
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".classifier-run-", dir=path.parent) as run:
-            train("classifier", source=None if source is None else str(source), run=run, device="cpu", out=str(path))
+            try:
+                train("classifier", source=None if source is None else str(source), run=run, device="cpu",
+                      out=str(path))
+            except MnistOffline as exc:
+                raise exc.with_hint(" or install the classifier first with: ganctl train classifier --source DIR") \
+                    from None
     return load_classifier(path, device)

@@ -14,7 +14,7 @@ from ganctl.metrics.evaluation import RunScores, RunToEvaluate
 def evaluate_classifier(run: RunToEvaluate) -> RunScores:
     """Evaluate a classifier run's checkpoint on MNIST's split (see the module docstring)."""
     from ganctl.checkpoint import load_checkpoint
-    from ganctl.data.mnist import load_mnist, mnist_source_label
+    from ganctl.data.mnist import MnistOffline, load_mnist, mnist_source_label
     from ganctl.errors import CheckpointError
     from ganctl.metrics.digits import evaluate_accuracy
     from ganctl.models import create_model
@@ -26,7 +26,10 @@ def evaluate_classifier(run: RunToEvaluate) -> RunScores:
     model = create_model(**spec)
     ckpt.load_into({"classifier": model})
     source = run.mnist_source()
-    mnist = load_mnist(source)
+    try:
+        mnist = load_mnist(source)
+    except MnistOffline as exc:
+        raise exc.with_hint(" or pass --data DIR (a folder with them)") from None
     images, labels = (mnist.test_images, mnist.test_labels) if run.split == "test" else \
         (mnist.train_images, mnist.train_labels)
     images, labels = run.first(images.unsqueeze(1)), run.first(labels)

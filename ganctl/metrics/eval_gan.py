@@ -29,13 +29,16 @@ def digit_coverage_entropy(share: list[float]) -> float:
 
 def evaluate_gan(run: RunToEvaluate) -> RunScores:
     """Evaluate a gan run's generator against MNIST's digits (see the module docstring)."""
-    from ganctl.data.mnist import load_mnist, mnist_source_label
+    from ganctl.data.mnist import MnistOffline, load_mnist, mnist_source_label
     from ganctl.generate import load_generator, sample_images
     from ganctl.metrics.classifier_cache import get_classifier
     from ganctl.metrics.digits import predict_digits
 
     source = run.mnist_source()
-    mnist = load_mnist(source)
+    try:
+        mnist = load_mnist(source)
+    except MnistOffline as exc:
+        raise exc.with_hint(" or pass --data DIR (a folder with them)") from None
     digits = mnist.test_images if run.split == "test" else mnist.train_images
     real = run.first(digits.unsqueeze(1))
     count = len(real)

@@ -14,6 +14,10 @@ Distances: torchmetrics' ``FrechetInceptionDistance`` and ``KernelInceptionDista
 * ``digits``: the embeddings of ganctl's own MNIST classifier (:mod:`ganctl.metrics.digits`), per RGB channel,
   at 28 x 28 (bilinear, antialiased). Meaningful for digit tasks, and needs no download.
 
+FID is a distance: the few 1e-4 below 0 that the matrix square root's rounding gives for identical sets are
+reported as 0. KID is the unbiased estimate, so sets from one distribution may score slightly below 0. Sets
+smaller than the feature dimension (2048 for Inception) give a warning: FID is then biased upwards and noisy.
+
 The weights are served offline from ``--weights FILE`` or ``$GANCTL_HOME/weights/``; when they are missing,
 ganctl tries the download once, and otherwise says in one line which file to put where. The ``.pth`` file is a
 torch pickle, loaded with ``torch.load(weights_only=True)``, which refuses anything but tensors.
@@ -155,6 +159,14 @@ def digit_extractor(device: torch.device | str = "cpu") -> nn.Module:
     return DigitFeatures(get_classifier(device).model)
 
 
+def check_choices(features: str, resize: str) -> None:
+    """``--features`` and ``--resize`` checked before any image or weights file is read."""
+    if features not in FEATURES:
+        raise OptionError("--features", f"unknown features {features!r}; use {' or '.join(FEATURES)}")
+    if resize not in RESIZES:
+        raise OptionError("--resize", f"unknown resize {resize!r}; use {' or '.join(RESIZES)}")
+
+
 def make_extractor(features: str = "inception", *, weights: str | os.PathLike | None = None,
                    resize: str = "antialias", device: torch.device | str = "cpu") -> nn.Module:
     """The feature network named by ``--features`` (``inception`` or ``digits``), on ``device``, in eval mode."""
@@ -245,7 +257,11 @@ class FeatureDistance:
         n_real, n_fake = self.counts[True], self.counts[False]
         if n_real < 2 or n_fake < 2:
             raise GanctlError(f"FID needs at least 2 images in each set (got {n_real} real, {n_fake} fake)")
-        fid = float(self.fid.compute())
+        # FID is a distance: identical sets give 0, and the matrix square root's rounding a few 1e-4 below it
+        fid = max(0.0, float(self.fid.compute()))
+        if min(n_real, n_fake) < self.extractor.num_features:
+            console.warn(f"FID/KID on {min(n_real, n_fake)} images: fewer than the {self.extractor.num_features} "
+                         f"features, so FID is biased upwards and noisy; compare only scores of sets of one size")
         kid_mean = kid_std = None
         if self.kid is not None:
             self.kid.subset_size = min(kid_subset_size, n_real, n_fake)
@@ -273,6 +289,7 @@ def compute_fid(real: str | os.PathLike, fake: str | os.PathLike, *, features: s
     """FID (and KID with ``kid``) between the images of two folders (any sizes, gray or colour, recursive)."""
     if batch_size < 1:
         raise OptionError("--batch-size", "must be at least 1")
+    check_choices(features, resize)
     real_paths, fake_paths = image_files(real), image_files(fake)
     extractor = make_extractor(features, weights=weights, resize=resize, device=device)
     dist = FeatureDistance(extractor, kid=kid, device=device)

@@ -18,13 +18,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ganctl import console
 from ganctl.checkpoint import load_checkpoint, resolve_checkpoint_path
+from ganctl.data.dataset_meta import read_dataset_meta
 from ganctl.device import resolve_device
-from ganctl.errors import CheckpointError, InputError, OptionError
+from ganctl.errors import CheckpointError, GanctlError, InputError, OptionError
 from ganctl.fsutil import atomic_write_json
 from ganctl.metrics.evaluation import RunScores, RunToEvaluate
 from ganctl.metrics.fid import FEATURES
-from ganctl.runs import MetricsLog, read_config
+from ganctl.runs import MetricsLog, read_config, run_dataset
+
+_CHANNEL_WORDS = {1: "gray", 3: "colour"}
 
 SPLITS = ("test", "train")
 RUN_KEYS = ("run", "kind", "checkpoint", "step", "epoch", "split", "eval_mode")
@@ -49,9 +53,38 @@ def open_run(run: str | os.PathLike, *, split: str = "test", data: str | os.Path
         raise InputError(run_dir, "no such run folder")
     checkpoint = resolve_checkpoint_path(run_dir)
     model_config = load_checkpoint(checkpoint, with_state=False).config
-    return RunToEvaluate(run_dir=run_dir, checkpoint=checkpoint, model_config=model_config,
-                         config=read_config(run_dir), split=split, data=data, features=features, weights=weights,
-                         batch_size=batch_size, device=resolve_device(device), limit=limit, eval_mode=eval_mode)
+    target = RunToEvaluate(run_dir=run_dir, checkpoint=checkpoint, model_config=model_config,
+                           config=read_config(run_dir), split=split, data=data, features=features, weights=weights,
+                           batch_size=batch_size, device=resolve_device(device), limit=limit, eval_mode=eval_mode)
+    if data is not None and str(data):
+        check_data_fits_run(target)
+    return target
+
+
+def check_data_fits_run(target: RunToEvaluate) -> None:
+    """Refuse ``--data`` whose domains have other channels than the run's model (its scores would be nonsense,
+    and would replace the run's eval.json); warn when its kind differs from the data the run trained on."""
+    folder = target.dataset()
+    meta = read_dataset_meta(folder) or {}
+    model_channels = target.model_config.get("channels") or {}
+    data_channels = meta.get("channels") or {}
+    if isinstance(model_channels, dict) and isinstance(data_channels, dict):
+        differ = [d for d in ("A", "B") if d in model_channels and d in data_channels
+                  and int(model_channels[d]) != int(data_channels[d])]
+        if differ:
+            def words(channels: dict[str, Any]) -> str:
+                return " -> ".join(_CHANNEL_WORDS.get(int(channels[d]), f"{channels[d]}-channel")
+                                   for d in ("A", "B") if d in channels)
+            raise InputError(folder, f"holds {words(data_channels)} data (dataset.json channels), but the run "
+                                     f"translates {words(model_channels)}; evaluate it on data of its own kind")
+    trained_kind = None
+    try:
+        trained_kind = (read_dataset_meta(run_dataset(target.run_dir)) or {}).get("kind")
+    except GanctlError:  # the run's own data has gone (why --data was given): nothing to compare with
+        pass
+    if meta.get("kind") and trained_kind and meta["kind"] != trained_kind:
+        console.warn(f"{folder} is a {meta['kind']} dataset, but the run trained on {trained_kind} data; "
+                     f"its scores will replace {target.run_dir / 'eval.json'}")
 
 
 def flat_scores(scores: dict[str, Any]) -> dict[str, Any]:

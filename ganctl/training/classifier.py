@@ -36,7 +36,8 @@ class ClassifierOptions(TrainOptions):
     beta1: float = option(0.9, "Adam beta1.", panel=SCHEDULE, not_negative=True)
     out: str | None = option(None, "Install the trained classifier here.", panel=RUN,
                              derived="$GANCTL_HOME/weights/digit_classifier.safetensors")
-    force: bool = option(False, "Train even when --out holds a classifier already (it is replaced).", panel=RUN)
+    overwrite: bool = option(False, "Train even when --out holds a classifier already (it is replaced).", panel=RUN,
+                             alias="--force")
     log_every: int = redefault("log_every", 100)
     samples: int = redefault("samples", 12)
 
@@ -153,10 +154,10 @@ class Classifier(Recipe):
 
     @classmethod
     def already_done(cls, opts: Any) -> str | None:
-        """Nothing to train when the classifier is installed already (unless --force)."""
+        """Nothing to train when the classifier is installed already (unless --overwrite)."""
         target = cls.install_path(opts)
-        if target.exists() and not opts.force:
-            return f"{target} exists already (use --force to train again)"
+        if target.exists() and not opts.overwrite:
+            return f"{target} exists already (use --overwrite to train again)"
         return None
 
     def on_finish(self, result: Any) -> None:

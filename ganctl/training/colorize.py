@@ -39,6 +39,8 @@ from ganctl.training.recipe import Recipe, register_recipe
 class ColorizeOptions(TrainOptions):
     """Every option of ``ganctl train colorize``."""
 
+    exclusive = (("pretrain_epochs", "pretrain_steps"),)
+
     data: str | None = option(None, "A folder of colour photos, a 'prepare grayscale' dataset, or a named set "
                               "(cifar10, flowers).", panel=DATA, short="-d")
     size: int | None = option(None, "Training size in pixels (a multiple of 32).", panel=DATA, positive=True,
@@ -209,9 +211,13 @@ class Colorize(Recipe):
 
     def describe(self) -> tuple[str, str]:
         """What is trained on what, and the plan."""
+        from ganctl import console
+
         o = self.opts
         return (f"colorize on {self.data.root} ({len(self.data.train)} colour images, {o.size}px)",
-                f"{o.generator} + {o.discriminator}, batch {o.batch_size}, the first {self.pretrain} steps L1 only")
+                f"{o.generator} + {o.discriminator}, batch {o.batch_size}, " + (
+                    f"the first {console.counted(self.pretrain, 'step')} L1 only"
+                    if o.max_steps is None or o.max_steps > self.pretrain else "L1 pre-training only (--max-steps)"))
 
     def run_record(self) -> dict[str, Any]:
         """The dataset folder, its size, the pre-training length and how translate runs the U-Net."""

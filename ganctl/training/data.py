@@ -249,9 +249,12 @@ def fixed_images(files: Sequence[Path], channels: int, size: int, count: int) ->
 def load_digits(source: str | os.PathLike | None, size: int, split: str = "train",
                 labels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """MNIST digits of ``split`` as uint8 N x 1 x size x size (resized when size is not 28), with labels if asked."""
-    from ganctl.data.mnist import load_mnist
+    from ganctl.data.mnist import SOURCE_HINT, MnistOffline, load_mnist
 
-    mnist = load_mnist(source)
+    try:
+        mnist = load_mnist(source)
+    except MnistOffline as exc:  # the recipes that read MNIST (gan, classifier) have --source
+        raise exc.with_hint(SOURCE_HINT) from None
     images = (mnist.train_images if split == "train" else mnist.test_images).unsqueeze(1)
     if size != images.shape[-1]:
         chunks = [F.interpolate(c.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)

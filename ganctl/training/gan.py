@@ -42,9 +42,11 @@ class GANOptions(TrainOptions):
     samples: int = redefault("samples", 64)
 
     def check_more(self) -> None:
-        """dcgan's transposed convolutions build only some image sizes."""
+        """Images of at least 8 pixels; dcgan's transposed convolutions build only some sizes."""
         from ganctl.models.gan_nets import dcgan_levels
 
+        if self.size < 8:
+            raise OptionError("--size", f"must be at least 8 pixels (MNIST digits are 28), got {self.size}")
         if self.arch == "dcgan":
             try:
                 dcgan_levels(self.size)

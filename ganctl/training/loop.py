@@ -8,7 +8,9 @@ loop owns everything else:
   (networks + full training state) after every epoch, every ``save_every_steps`` steps and every
   ``save_every_minutes`` minutes, at the end and on Ctrl-C, SIGTERM or SIGHUP; the latest one before it is
   kept as ``checkpoints/previous.safetensors``, so a damaged latest file still leaves one to resume from;
-* ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch;
+* ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch; epochs
+  count from 1 everywhere (progress, samples, checkpoints, records, the result): a step's epoch is the one
+  it belongs to;
 * a rich progress bar with the current losses and it/s; ``samples/epoch_NNNN.png`` per epoch;
 * step-exact resume: the training state holds optimisers, schedulers, the fp16 scaler, the recipe's own
   state (image pools), every RNG and the step; the data order is a function of (seed, epoch, batch);
@@ -220,8 +222,9 @@ class TrainLoop:
 
     @property
     def epoch(self) -> int:
-        """Completed epochs."""
-        return self.step // self.steps_per_epoch
+        """The epoch of the last step, counted from 1 as the progress bar and ``samples/epoch_0001.png`` count
+        (0 before the first step): a run stopped inside its first epoch is at epoch 1, like its samples."""
+        return -(-self.step // self.steps_per_epoch)
 
     def training_state(self) -> dict[str, Any]:
         """Everything beyond the weights that resume needs."""
@@ -288,7 +291,7 @@ class TrainLoop:
         self.step = int(state["step"])
         if self.ctx.dist.is_main:
             self.metrics.truncate_after(self.step)
-            self._drop_epochs_after(self.epoch)
+            self._drop_epochs_after(self.step // self.steps_per_epoch)  # completed epochs
 
     def _drop_epochs_after(self, epoch: int) -> None:
         """Remove sample grids and epoch checkpoints of epochs after ``epoch`` (written after the checkpoint)."""
@@ -333,10 +336,13 @@ class TrainLoop:
         means = dict(zip(self._names, values))
         bad = [k for k, v in means.items() if v != v or v in (float("inf"), float("-inf"))]
         if bad:
+            latest = self.ckpt_dir / "latest.safetensors"
+            kept = (f"the last good checkpoint is kept: {latest} (continue with --resume {self.run_dir})"
+                    if latest.is_file() else
+                    f"no checkpoint was saved before it (start again with --run {self.run_dir})")
             raise TrainingStopped(
                 f"{', '.join(bad)} became {'NaN' if means[bad[0]] != means[bad[0]] else 'infinite'} near step "
-                f"{self.step}; training stopped, the last good checkpoint is kept in {self.ckpt_dir} "
-                "(try a lower --lr or --precision fp32)")
+                f"{self.step}; training stopped, {kept}; try a lower --lr or --precision fp32")
         return means
 
     def _flush_window(self, rate: float) -> dict[str, float]:
@@ -430,7 +436,7 @@ class TrainLoop:
                 if self.step % spe != 0:  # stopped by --max-steps inside an epoch
                     self._flush_window(0.0)
                     if ctx.dist.is_main:
-                        sample = self.samples_dir / f"epoch_{self.epoch + 1:04d}.png"
+                        sample = self.samples_dir / f"epoch_{self.epoch:04d}.png"
                         self.recipe.write_samples(sample)
                         result.samples.append(sample)
                         self.save(LATEST)

@@ -56,20 +56,23 @@ class OptionInfo:
     derived: str | None = None  # what a None default means, e.g. "the images' size"
     network: str | None = None  # a registered network of this kind (generator / discriminator)
     resumable: bool = False  # may change when a run is resumed
+    alias: str | None = None  # an older spelling of the flag that keeps working, e.g. "--force"
 
 
 def option(default: Any, help: str, *, panel: str = MODEL, short: str | None = None,
            choices: Iterable[str] | None = None, positive: bool = False, not_negative: bool = False,
-           derived: str | None = None, network: str | None = None, resumable: bool = False) -> Any:
+           derived: str | None = None, network: str | None = None, resumable: bool = False,
+           alias: str | None = None) -> Any:
     """A dataclass field for a training option (see the module docstring).
 
     ``positive`` / ``not_negative`` / ``choices`` are checked before anything runs; ``derived`` says what
     a None value turns into once the data are known; ``network`` names the registry kind the value must
-    be registered under; ``resumable`` options may differ when a run is resumed.
+    be registered under; ``resumable`` options may differ when a run is resumed; ``alias`` is an older
+    spelling of the flag that keeps working.
     """
     info = OptionInfo(help=help, panel=panel, short=short, choices=tuple(choices) if choices else None,
                       positive=positive, not_negative=not_negative, derived=derived, network=network,
-                      resumable=resumable)
+                      resumable=resumable, alias=alias)
     return dataclasses.field(default=default, metadata={"option": info})
 
 
@@ -87,8 +90,12 @@ def flag_name(name: str) -> str:
 class TrainOptions:
     """The options every recipe has; a recipe's options dataclass adds its own (and may change defaults).
 
-    ``data`` comes first (the dataset), the run and hardware options last.
+    ``data`` comes first (the dataset), the run and hardware options last. ``exclusive``: groups of options of
+    which one is given at most (two ways to say one thing); a layer that gives one drops the others of lower
+    layers (``--pretrain-epochs`` wins over a preset's ``pretrain_steps``).
     """
+
+    exclusive: typing.ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     data: str | None = option(None, "Dataset folder or named dataset (prepared on first use).", panel=DATA,
                               short="-d")
@@ -183,9 +190,12 @@ def merge_options(options_class: type[T], preset: Mapping[str, Any], *layers: Ma
     None in a layer means "not given" and keeps the value below it.
     """
     values = options_class.defaults()
-    values.update(preset)
-    for layer in layers:
-        values.update({k: v for k, v in layer.items() if v is not None})
+    for i, layer in enumerate((preset, *layers)):
+        given = dict(layer) if i == 0 else {k: v for k, v in layer.items() if v is not None}
+        for group in options_class.exclusive:
+            if any(name in given for name in group):
+                values.update({name: None for name in group if name not in given})
+        values.update(given)
     return options_class(**values)
 
 

@@ -84,7 +84,8 @@ def plan_resume(recipe: type[Recipe], resume: str | os.PathLike, preset: str | N
 def plan_new_run(recipe: type[Recipe], preset: str | None, run: str | os.PathLike | None,
                  file_values: dict[str, Any], flags: dict[str, Any]) -> RunPlan:
     """The plan of a new run: the options checked as given, the data looked at, the preset chosen, merged."""
-    if run is not None and (Path(run) / "config.json").exists():
+    # A folder whose run stopped before its first checkpoint (a NaN at step 2) may be started again.
+    if run is not None and (Path(run) / "checkpoints" / "latest.safetensors").exists():
         raise OptionError("--run", f"{run} already holds a run; continue it with --resume {run} or choose another "
                                    "folder")
     merge_options(recipe.options, {}, file_values, flags).check()  # bad values fail before the data are read
@@ -166,7 +167,8 @@ def _run(recipe_class: type[Recipe], plan: RunPlan, run: str | os.PathLike | Non
             if plan.checkpoint is not None:
                 loop.resume(plan.checkpoint)
                 if ctx.dist.is_main:
-                    console.info(f"resuming {run_dir} at step {loop.step} (epoch {loop.epoch + 1})")
+                    next_epoch = loop.step // loop.steps_per_epoch + 1
+                    console.info(f"resuming {run_dir} at step {loop.step} (epoch {next_epoch})")
                 recipe.on_resume(loop)
             what, doing = recipe.describe()
             loop.record_start({"kind": recipe_class.name, "preset": plan.preset, "preset_reason": plan.preset_reason,

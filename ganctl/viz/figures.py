@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ganctl.errors import OptionError
-from ganctl.fsutil import atomic_path
+from ganctl.errors import OptionError, OutputError
+from ganctl.fsutil import atomic_path, check_output_parent
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
 DPI = 100
@@ -24,9 +24,13 @@ def new_figure(width: float, height: float, **kwargs: Any):
     return fig
 
 
-def check_figure_path(path: str | os.PathLike, option: str = "--out") -> Path:
-    """Refuse an output name whose extension matplotlib cannot write."""
+def check_figure_path(path: str | os.PathLike, option: str = "--out", overwrite: bool = True) -> Path:
+    """Refuse an output name whose extension matplotlib cannot write, that is a folder or below a file, or
+    (unless ``overwrite``) that exists already."""
     path = Path(path)
+    check_output_parent(path)
+    if not overwrite and path.is_file():
+        raise OutputError(path, "exists already; use --overwrite to replace it")
     if path.suffix.lower() not in FIGURE_FORMATS:
         raise OptionError(option, f"{path.name}: use a file ending in {', '.join(FIGURE_FORMATS)}")
     if path.is_dir():

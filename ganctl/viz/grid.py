@@ -250,10 +250,11 @@ def _epochs_text(epochs: list[int]) -> str:
 
 def build_grid(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, epochs: str | None = None,
                n: int = 8, split: str = "test", data: str | None = None, device: str = "cpu",
-               seed: int = 0) -> Path:
-    """Draw the run's results figure for the chosen ``epochs`` ("0,7,15"; default: up to 4 spread out).
+               seed: int = 0, overwrite: bool = False) -> Path:
+    """Draw the run's results figure for the chosen ``epochs`` ("1,8,16"; default: up to 4 spread out).
 
-    ``out`` defaults to ``RUN/grid.png``. Returns the written path.
+    ``out`` defaults to ``RUN/grid.png``; an existing file is replaced only with ``overwrite``. Returns the
+    written path.
     """
     from ganctl.device import resolve_device
     from ganctl.runs import read_config
@@ -263,7 +264,7 @@ def build_grid(run_dir: str | os.PathLike, out: str | os.PathLike | None = None,
         raise InputError(run_dir, "no such run folder")
     if n < 1:
         raise OptionError("--n", "must be at least 1")
-    out_path = check_figure_path(out or run_dir / "grid.png")
+    out_path = check_figure_path(out or run_dir / "grid.png", overwrite=overwrite)
     ckpts = epoch_checkpoints(run_dir)
     config = checkpoint_config(ckpts[next(iter(ckpts))]) if ckpts else {}
     kind = config.get("kind")

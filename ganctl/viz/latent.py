@@ -87,7 +87,6 @@ def tsne_2d(features: torch.Tensor, seed: int = 0) -> np.ndarray:
         _, _, vh = torch.linalg.svd(x, full_matrices=False)
         x = x @ vh[:50].T
     perplexity = min(30.0, (n - 1) / 3)
-    console.info(f"t-SNE of {n} points (may take a minute on a CPU)")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
     return tsne.fit_transform(x.numpy())
 
@@ -133,11 +132,12 @@ def _encoders(ckpt: Path, config: dict, device: torch.device) -> list:
 
 def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, data: str | None = None,
                 method: str = "pca", n: int = 2000, split: str = "test", device: str = "auto",
-                seed: int = 0) -> Path:
+                seed: int = 0, overwrite: bool = False) -> Path:
     """Encode ``n`` test images (half per domain) with the model's generators and plot their 2-D projection.
 
     ``model`` is a run folder or checkpoint of a model that translates (cyclegan: both generators, one
-    panel each; cut, pix2pix, colorize: its one generator); ``out`` defaults to ``RUN/latent_<method>.png``.
+    panel each; cut, pix2pix, colorize: its one generator); ``out`` defaults to ``RUN/latent_<method>.png``;
+    an existing file is replaced only with ``overwrite``.
     """
     from ganctl.device import resolve_device
 
@@ -151,7 +151,7 @@ def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, 
         if run_dir is None:
             raise OptionError("--out", "give --out FILE.png when --model is a checkpoint file")
         out = run_dir / f"latent_{method}.png"
-    out_path = check_figure_path(out)
+    out_path = check_figure_path(out, overwrite=overwrite)
     dev = resolve_device(device)
     config = checkpoint_config(ckpt)
     encoders = _encoders(ckpt, config, dev)
@@ -176,6 +176,9 @@ def plot_latent(model: str | os.PathLike, out: str | os.PathLike | None = None, 
                     prepared = enc.adapter.prepare(to_channels(x, 1 if enc.in_mode == "L" else 3))
                     out_feats.append(encode_features(enc.network, prepared, device=dev))
                 advance(len(chunk))
+    if method == "tsne":  # once, not once per generator
+        each = f", for each of {len(encoders)} encoders" if len(encoders) > 1 else ""
+        console.info(f"t-SNE of {len(domains)} points{each} (may take a minute on a CPU)")
     panels = []
     for enc, enc_feats in zip(encoders, feats):
         features = torch.cat(enc_feats)

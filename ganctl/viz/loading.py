@@ -29,7 +29,7 @@ def epoch_checkpoints(run_dir: str | os.PathLike) -> dict[int, Path]:
 
 
 def parse_epochs(text: str | None, available: list[int], default_count: int = 4) -> list[int]:
-    """Turn ``--epochs 0,7,15`` into a list of available epochs.
+    """Turn ``--epochs 1,8,16`` into a list of available epochs.
 
     ``None`` or ``""`` picks ``default_count`` evenly spaced epochs from first to last; ``-1`` means the last.
     An epoch without a checkpoint is an :class:`OptionError` listing the ones that exist.
@@ -49,7 +49,7 @@ def parse_epochs(text: str | None, available: list[int], default_count: int = 4)
         try:
             value = int(part)
         except ValueError:
-            raise OptionError("--epochs", f"{part!r} is not an epoch number (give e.g. 0,7,15)") from None
+            raise OptionError("--epochs", f"{part!r} is not an epoch number (give e.g. 1,8,16)") from None
         if value == -1:
             value = available[-1]
         if value not in available:
@@ -57,7 +57,7 @@ def parse_epochs(text: str | None, available: list[int], default_count: int = 4)
         if value not in epochs:
             epochs.append(value)
     if not epochs:
-        raise OptionError("--epochs", "no epoch given (give e.g. 0,7,15)")
+        raise OptionError("--epochs", "no epoch given (give e.g. 1,8,16)")
     return epochs
 
 
