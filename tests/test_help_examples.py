@@ -43,7 +43,7 @@ EXTRA = {
     "viz latent": ("--n", "32"),
 }
 NEEDS_NETWORK = {"prepare download": "downloads horse2zebra (tests/test_download.py serves it locally)"}
-ORDER = ("datasets", "prepare", "train classifier", "train", "translate", "generate", "eval", "viz")
+ORDER = ("datasets", "prepare", "train classifier", "train", "export", "translate", "generate", "eval", "viz")
 
 
 class PooledPixels(torch.nn.Module):

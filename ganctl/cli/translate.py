@@ -55,11 +55,10 @@ def translate(
     any size are translated; a file that cannot be read is skipped and one that fails is reported, by name,
     and the rest go on. Exit 0 when every readable image was written, 1 when some failed.
 
-    An .onnx file from ganctl export runs with ONNX Runtime, as exported (fp32; eval mode for batch-norm nets).
+    An .onnx file from ganctl export (--model runs/cyclegan/exp/cyclegan_a2b.onnx) runs with ONNX Runtime, as
+    exported (fp32; eval mode for batch-norm nets).
 
     Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp[/]
-
-    Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp/cyclegan_a2b.onnx[/]
     """
     if not input.exists():
         raise InputError(input, "no such file or folder")
