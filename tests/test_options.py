@@ -86,7 +86,7 @@ def test_the_preset_is_asked_for_or_follows_the_dataset_kind():
     assert recipe.choose_preset(None, "mnist-rotate")[0] == "digits"
     assert recipe.choose_preset(None, "grayscale")[0] == "photo"
     assert recipe.choose_preset(None, None)[0] == "photo"
-    with pytest.raises(OptionError, match="--preset.*known: photo, digits, smoke"):
+    with pytest.raises(OptionError, match="--preset.*known: photo, quick, digits, smoke"):
         recipe.choose_preset("digit", None)
 
 
@@ -116,6 +116,25 @@ def test_resume_with_more_epochs_follows_the_new_schedule(dataset, tmp_path):
     assert result.step == 9
     lrs = [r["lr"] for r in MetricsLog(run / "metrics.jsonl").read() if r["kind"] == "train"]
     assert lrs[6] > 0 and lrs[-1] == 0.0
+
+
+def test_steps_set_the_schedule_whatever_the_datasets_size(dataset, tmp_path):
+    schedule = {k: v for k, v in TINY.items() if k not in ("epochs", "decay_epochs")}
+    result = train("cyclegan", dataset, run=tmp_path / "run", steps=5, **schedule)  # epochs of 3 steps
+    assert result.step == 5
+    lrs = [r["lr"] for r in MetricsLog(tmp_path / "run" / "metrics.jsonl").read() if r["kind"] == "train"]
+    assert lrs[0] == lrs[1] == lrs[2] > lrs[3] > lrs[4]  # 3 steps constant, then 2 decaying to 0
+
+
+def test_epochs_given_over_a_preset_in_steps_replace_the_steps():
+    recipe = get_recipe("cyclegan")
+    quick = recipe.presets["quick"]
+    assert merge_options(recipe.options, quick).steps == quick["steps"]
+    merged = merge_options(recipe.options, quick, {"epochs": 2})
+    assert (merged.steps, merged.epochs, merged.decay_epochs) == (None, 2, None)
+    merged.check()
+    with pytest.raises(OptionError, match="--epochs"):
+        merge_options(recipe.options, quick, {"epochs": 0}).check()
 
 
 def test_a_run_written_before_presets_resumes_exactly(dataset, tmp_path):

@@ -86,6 +86,17 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def schedule_steps_option() -> Any:
+    """``--steps``, for recipes on a constant-then-linear-decay schedule (see ``LinearDecayRecipe.schedule``).
+
+    Put it in the options class's ``exclusive`` group with ``epochs`` and ``decay_epochs``: a layer that gives
+    one of the three drops the others of lower layers (``--epochs 5`` over a preset's ``steps``).
+    """
+    return option(None, "Schedule length in steps, whatever the dataset's size: the first half at a constant "
+                  "learning rate, the second decaying linearly to 0 (instead of --epochs and --decay-epochs).",
+                  panel=SCHEDULE, positive=True, resumable=True)
+
+
 @dataclass
 class TrainOptions:
     """The options every recipe has; a recipe's options dataclass adds its own (and may change defaults).

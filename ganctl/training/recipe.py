@@ -265,24 +265,34 @@ class Recipe:
 
 class LinearDecayRecipe(Recipe):
     """A recipe on CycleGAN's schedule: ``--epochs`` at a constant learning rate, then ``--decay-epochs`` of
-    linear decay to 0 (its options have both)."""
+    linear decay to 0 (its options have both), or, where its options have ``steps`` and it is set, that many
+    steps split in half the same way."""
+
+    def schedule(self, steps_per_epoch: int) -> tuple[int, int, int]:
+        """(constant, decaying, steps per unit): the learning rate is constant for ``constant`` units of
+        ``steps per unit`` steps, then decays linearly over ``decaying`` units (epochs, or single steps with
+        ``--steps``)."""
+        steps = getattr(self.opts, "steps", None)
+        if steps:
+            return steps - steps // 2, steps // 2, 1
+        return self.opts.epochs or 0, self.opts.decay_epochs or 0, steps_per_epoch
 
     def total_steps(self, steps_per_epoch: int) -> int:
-        """Constant then decaying epochs."""
-        return (self.opts.epochs + self.opts.decay_epochs) * steps_per_epoch
+        """Constant then decaying steps."""
+        constant, decaying, unit = self.schedule(steps_per_epoch)
+        return (constant + decaying) * unit
 
     def decaying(self, steps_per_epoch: int) -> dict[str, Any]:
         """One linear-decay scheduler per optimiser (call once the optimisers exist)."""
         from ganctl.training.schedule import linear_decay_scheduler
 
-        return {k: linear_decay_scheduler(opt, self.opts.epochs, self.opts.decay_epochs, steps_per_epoch)
-                for k, opt in self.optimizers.items()}
+        return {k: linear_decay_scheduler(opt, *self.schedule(steps_per_epoch)) for k, opt in self.optimizers.items()}
 
     def on_resume(self, loop: TrainLoop) -> None:
-        """The decay follows this run's --epochs/--decay-epochs (resume may change them; a loaded scheduler
-        state would bring back the old ones)."""
+        """The decay follows this run's schedule options (resume may change them; a loaded scheduler state
+        would bring back the old ones)."""
         from ganctl.training.schedule import set_linear_decay
 
         for scheduler in self.schedulers.values():
-            set_linear_decay(scheduler, self.opts.epochs, self.opts.decay_epochs, loop.steps_per_epoch)
+            set_linear_decay(scheduler, *self.schedule(loop.steps_per_epoch))
 
