@@ -78,6 +78,17 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def duration(seconds: float) -> str:
+    """A wall time in the unit a person reads it in: ``45 s``, ``12 min``, ``3.5 h``, ``8.1 days``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def emit_json(obj: Any) -> None:
     """Print one JSON object on stdout (for --json)."""
     sys.stdout.write(json.dumps(obj, default=float) + "\n")
