@@ -1,4 +1,7 @@
-"""``--logger tensorboard``: losses, learning rate and sample grids as TensorBoard events in RUN/tensorboard/."""
+"""``--logger tensorboard``: losses, learning rate and sample grids as TensorBoard events in RUN/tensorboard/.
+
+The events are read back with TensorBoard's own reader (the ``dev`` extra installs the ``tensorboard`` package).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,6 @@ import pytest
 from training_data import make_ab_dataset, one_torch_thread  # noqa: F401
 
 from ganctl.training import train_cyclegan
-
-pytest.importorskip("tensorboard")  # the dev extra installs it
 
 
 @pytest.fixture(scope="module")
