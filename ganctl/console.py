@@ -124,9 +124,10 @@ def _squeezed(column: ProgressColumn) -> ProgressColumn:
                       highlighter=column.highlighter, table_column=room)
 
 
-def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Progress:
+def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = (), speed_period: float = 30.0) -> Progress:
     """A rich Progress on stderr with bar, count, rate, elapsed and ETA; disabled under --quiet. The bar and the
-    ``extra`` text columns give way in a narrow terminal; the count, rate and times keep their width."""
+    ``extra`` text columns give way in a narrow terminal; the count, rate and times keep their width. The rate
+    and ETA come from the last ``speed_period`` seconds (they need two updates in that time)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -140,6 +141,7 @@ def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Prog
         console=stderr,
         disable=_quiet,
         transient=False,
+        speed_estimate_period=speed_period,
     )
 
 

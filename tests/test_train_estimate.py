@@ -85,6 +85,21 @@ def test_a_run_says_its_estimate_once_and_a_resumed_one_what_is_left(dataset, tm
     assert found["to_go"] and (int(found["left"]), int(found["total"])) == (steps - 2, steps)
 
 
+def test_the_progress_bar_counts_the_whole_run_not_the_epoch(dataset, tmp_path, monkeypatch):
+    bars = []
+
+    def keep(*args, **kwargs):
+        bars.append(new_progress(*args, **kwargs))
+        return bars[-1]
+
+    new_progress = console.new_progress
+    monkeypatch.setattr(console, "new_progress", keep)
+    result = train_cyclegan(dataset, run=tmp_path / "run", preset="smoke", epochs=3, max_steps=100)
+    [(bar, task)] = [(bar, task) for bar in bars for task in bar.tasks if task.description.startswith("epoch")]
+    assert result.step == 18 and (task.total, task.completed) == (18, 18)  # 3 epochs of 6 steps: one ETA for all
+    assert task.description == "epoch 3" and bar.speed_estimate_period >= 600  # a rate even at minutes per step
+
+
 def test_workers_never_outnumber_the_cpus(dataset, tmp_path, monkeypatch):
     order = BatchOrder([4, 4], 2, 0)
     assert FileBatches(order, None, num_workers=available_cpus() + 3).num_workers == available_cpus()
