@@ -162,6 +162,7 @@ class _StopRequest:
         self.signum: int | None = None
         self.aborted = False
         self._previous: dict[int, Any] = {}
+        self._pid = os.getpid()
 
     @property
     def requested(self) -> bool:
@@ -177,6 +178,8 @@ class _StopRequest:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:  # a forked DataLoader worker (Ctrl-C reaches the whole process group)
+            return
         name = signal.Signals(signum).name
         if self.requested:  # a second signal: stop now
             self.aborted = True
