@@ -416,9 +416,9 @@ class TrainLoop:
         ctx, spe = self.ctx, self.steps_per_epoch
         result = TrainResult(run_dir=self.run_dir, step=self.step, epoch=self.epoch)
         show = ctx.dist.is_main and not console.is_quiet()
-        # The rate and ETA over the last 10 minutes: steady, and shown even at minutes per step.
-        bar = console.new_progress("step", extra=[TextColumn("{task.fields[losses]}")], speed_period=600.0) \
-            if show else None
+        bar = None
+        if show:  # the rate and ETA over the last 10 minutes: steady, and shown even at minutes per step
+            bar = console.new_progress("step", extra=[TextColumn("{task.fields[losses]}")], speed_period=600.0)
         start_step, t0 = self.step, time.perf_counter()
         window_t, window_s = t0, self.step
         epoch_t = step_t = t0
