@@ -78,6 +78,17 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def duration(seconds: float) -> str:
+    """A wall time in the unit a person reads it in: ``45 s``, ``12 min``, ``3.5 h``, ``8.1 days``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def emit_json(obj: Any) -> None:
     """Print one JSON object on stdout (for --json)."""
     sys.stdout.write(json.dumps(obj, default=float) + "\n")
@@ -113,9 +124,10 @@ def _squeezed(column: ProgressColumn) -> ProgressColumn:
                       highlighter=column.highlighter, table_column=room)
 
 
-def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Progress:
+def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = (), speed_period: float = 30.0) -> Progress:
     """A rich Progress on stderr with bar, count, rate, elapsed and ETA; disabled under --quiet. The bar and the
-    ``extra`` text columns give way in a narrow terminal; the count, rate and times keep their width."""
+    ``extra`` text columns give way in a narrow terminal; the count, rate and times keep their width. The rate
+    and ETA come from the last ``speed_period`` seconds (they need two updates in that time)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -129,6 +141,7 @@ def new_progress(unit: str = "it", extra: Iterable[ProgressColumn] = ()) -> Prog
         console=stderr,
         disable=_quiet,
         transient=False,
+        speed_estimate_period=speed_period,
     )
 
 

@@ -123,6 +123,28 @@ def test_sigint_finishes_the_step_then_saves(dataset, tmp_path):
     assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 
+def test_ctrl_c_that_reaches_the_data_workers_too_is_said_once(dataset, tmp_path, capfd):
+    import os
+    import signal
+    from pathlib import Path
+
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    if not children.exists():
+        pytest.skip("needs Linux's /proc children list")
+    reached = []
+
+    def press_ctrl_c(step):
+        if step == 1:  # a terminal's Ctrl-C goes to the process group: the trainer and its DataLoader workers
+            reached.extend(int(pid) for pid in children.read_text().split())
+            for pid in [os.getpid(), *reached]:
+                os.kill(pid, signal.SIGINT)
+
+    result = train_cyclegan(dataset, run=tmp_path / "workers", on_step_end=press_ctrl_c, preset="smoke", epochs=1,
+                            max_steps=4, augment=True, num_workers=2)
+    assert result.interrupted and result.step == 2 and reached  # augmented images are read by workers
+    assert capfd.readouterr().err.count("SIGINT: finishing this step") == 1
+
+
 def test_an_ignored_signal_stays_ignored(dataset, tmp_path):
     import os
     import signal

@@ -63,7 +63,8 @@ def test_every_recipe_is_a_train_command_with_its_options_in_help(cli):
         assert name in listing.output
         assert "smoke" in recipe.presets and recipe.data_kind
         text = cli("train", name, "--help").output
-        for option in ("--preset", "--resume", "--config", "--json", "--max-steps", "--seed", "--precision"):
+        for option in ("--preset", "--resume", "--config", "--json", "--max-steps", "--seed", "--precision",
+                       "--logger"):
             assert option in text, (name, option)
 
 

@@ -11,7 +11,11 @@ loop owns everything else:
 * ``metrics.jsonl``: a ``train`` record every ``log_every`` steps, an ``epoch`` record per epoch; epochs
   count from 1 everywhere (progress, samples, checkpoints, records, the result): a step's epoch is the one
   it belongs to;
-* a rich progress bar with the current losses and it/s; ``samples/epoch_NNNN.png`` per epoch;
+* a rich progress bar over the whole run (its ETA is the run's) with the current losses and it/s, and once,
+  after a few warm-up steps, the estimated time of the whole schedule (:mod:`ganctl.training.estimate`);
+  ``samples/epoch_NNNN.png`` per epoch;
+* under ``--logger tensorboard`` the same losses, learning rate and sample grids as TensorBoard events in
+  ``tensorboard/`` (:mod:`ganctl.training.tensorboard_log`), flushed with every checkpoint;
 * step-exact resume: the training state holds optimisers, schedulers, the fp16 scaler, the recipe's own
   state (image pools), every RNG and the step; the data order is a function of (seed, epoch, batch);
 * Ctrl-C (SIGINT), SIGTERM and SIGHUP (what SLURM, Kubernetes and ``timeout`` send) finish the current step,
@@ -49,6 +53,8 @@ from ganctl.errors import CheckpointError, GanctlError, TrainingStopped
 from ganctl.fsutil import atomic_path
 from ganctl.runs import MetricsLog, write_config
 from ganctl.training.context import TrainContext
+from ganctl.training.estimate import ScheduleEstimate
+from ganctl.training.tensorboard_log import TensorBoardLog
 
 if TYPE_CHECKING:
     from ganctl.training.recipe import Recipe
@@ -156,6 +162,7 @@ class _StopRequest:
         self.signum: int | None = None
         self.aborted = False
         self._previous: dict[int, Any] = {}
+        self._pid = os.getpid()
 
     @property
     def requested(self) -> bool:
@@ -171,6 +178,8 @@ class _StopRequest:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:  # a forked DataLoader worker (Ctrl-C reaches the whole process group)
+            return
         name = signal.Signals(signum).name
         if self.requested:  # a second signal: stop now
             self.aborted = True
@@ -190,7 +199,8 @@ class TrainLoop:
 
     def __init__(self, recipe: Recipe, data: DataSource, ctx: TrainContext, run_dir: Path, total_steps: int,
                  log_every: int = 50, on_step_end: Callable[[int], None] | None = None,
-                 save_every_steps: int | None = None, save_every_minutes: float = 0.0):
+                 save_every_steps: int | None = None, save_every_minutes: float = 0.0, logger: str = "jsonl",
+                 shorter: str = ""):
         self.recipe = recipe
         self.data = data
         self.ctx = ctx
@@ -213,6 +223,9 @@ class TrainLoop:
         self._epoch_sum: torch.Tensor | None = None
         self._epoch_n = 0
         self._last: dict[str, float] = {}
+        self.logger = logger
+        self.shorter = shorter  # how to shorten a run too long for a CPU (see ganctl.training.estimate)
+        self._board: TensorBoardLog | None = None  # open while run() runs under --logger tensorboard
 
     # ----- state -------------------------------------------------------------------------------
     @property
@@ -255,6 +268,8 @@ class TrainLoop:
             if name == LATEST and path.is_file() and not self._latest_damaged:
                 _keep_as(path, self.ckpt_dir / f"{PREVIOUS}.safetensors")
             save_checkpoint(path, self.recipe.networks, config, state)
+            if self._board is not None and name == LATEST:
+                self._board.flush()
         if name == LATEST:
             self._saved_at, self._saved_step = time.monotonic(), self.step
             self._latest_damaged = False
@@ -353,6 +368,8 @@ class TrainLoop:
         self._last = means
         if self.ctx.dist.is_main:
             self.metrics.append(self.step, self.epoch, kind="train", **means, lr=self._lr(), it_s=round(rate, 3))
+            if self._board is not None:
+                self._board.scalars(self.step, {**means, "lr": self._lr()}, "train")
         return means
 
     def _flush_epoch(self, epoch: int, seconds: float) -> None:
@@ -362,6 +379,8 @@ class TrainLoop:
         self._epoch_sum, self._epoch_n = None, 0
         if self.ctx.dist.is_main:
             self.metrics.append(self.step, epoch, kind="epoch", **means, lr=self._lr(), seconds=round(seconds, 3))
+            if self._board is not None:
+                self._board.scalars(self.step, means, "epoch")
 
     @staticmethod
     def _loss_text(losses: dict[str, float], shown: int = 5) -> str:
@@ -374,23 +393,46 @@ class TrainLoop:
         self._flush_epoch(done, epoch_seconds)
         written = []
         if self.ctx.dist.is_main:
-            sample = self.samples_dir / f"epoch_{done:04d}.png"
-            self.recipe.write_samples(sample)
-            written.append(sample)
+            written.append(self._write_samples())
             self.save(f"epoch_{done:04d}", with_state=False)
         self.save(LATEST)
         return written
+
+    def _write_samples(self) -> Path:
+        """``samples/epoch_NNNN.png`` of the current epoch (and the TensorBoard image under its logger)."""
+        sample = self.samples_dir / f"epoch_{self.epoch:04d}.png"
+        self.recipe.write_samples(sample)
+        if self._board is not None:
+            self._board.image("samples", sample, self.step)
+        return sample
+
+    def _sync(self) -> None:
+        """Wait for the device's queued work (CUDA runs asynchronously), for timing."""
+        if self.ctx.device.type == "cuda":
+            torch.cuda.synchronize(self.ctx.device)
 
     def run(self) -> TrainResult:
         """Train until ``total_steps`` (or a stop signal); returns what was done and written."""
         ctx, spe = self.ctx, self.steps_per_epoch
         result = TrainResult(run_dir=self.run_dir, step=self.step, epoch=self.epoch)
         show = ctx.dist.is_main and not console.is_quiet()
-        bar = console.new_progress("step", extra=[TextColumn("{task.fields[losses]}")]) if show else None
+        bar = None
+        if show:  # the rate and ETA over the last 10 minutes: steady, and shown even at minutes per step
+            bar = console.new_progress("step", extra=[TextColumn("{task.fields[losses]}")], speed_period=600.0)
         start_step, t0 = self.step, time.perf_counter()
         window_t, window_s = t0, self.step
-        epoch_t = t0
-        with _StopRequest() as stop, (bar or contextlib.nullcontext()):
+        epoch_t = step_t = t0
+        estimate = ScheduleEstimate(self.step, self.total_steps, str(ctx.device), self.shorter, self._sync,
+                                    say=ctx.dist.is_main)
+        if self.logger == "tensorboard" and ctx.dist.is_main:
+            # A resumed run drops the events an earlier process logged after this checkpoint's step.
+            self._board = TensorBoardLog(self.run_dir, purge_step=self.step + 1)
+        with contextlib.ExitStack() as held:
+            if self._board is not None:
+                held.callback(self._close_board)
+            stop = held.enter_context(_StopRequest())
+            if bar:
+                held.enter_context(bar)
             task = bar.add_task("train", total=self.total_steps, completed=self.step, losses="") if bar else None
             try:
                 while self.step < self.total_steps:
@@ -413,6 +455,7 @@ class TrainLoop:
                             if bar:
                                 bar.update(task, losses=self._loss_text(means))
                         self.recipe.on_step_end(self)
+                        estimate.step_done(self.step, time.perf_counter() - step_t)  # data and step, not saving
                         # Ranks agree on stopping only where they talk anyway (at logging steps); a signal
                         # that reached some ranks only stops them all, and every rank reports it.
                         if logged:
@@ -431,14 +474,13 @@ class TrainLoop:
                             epoch_t = now
                         elif self.step < self.total_steps and self._save_due():
                             self.save(LATEST)
+                        step_t = time.perf_counter()
                         if self.step >= self.total_steps:
                             break
                 if self.step % spe != 0:  # stopped by --max-steps inside an epoch
                     self._flush_window(0.0)
                     if ctx.dist.is_main:
-                        sample = self.samples_dir / f"epoch_{self.epoch:04d}.png"
-                        self.recipe.write_samples(sample)
-                        result.samples.append(sample)
+                        result.samples.append(self._write_samples())
                         self.save(LATEST)
             except KeyboardInterrupt:
                 if stop.aborted:  # a second signal broke into a step: nothing consistent to save
@@ -461,6 +503,12 @@ class TrainLoop:
         if ctx.dist.is_main:
             self._write_report()
         return result
+
+    def _close_board(self) -> None:
+        """Close the TensorBoard writer (its last events reach the file)."""
+        if self._board is not None:
+            self._board.close()
+            self._board = None
 
     def _write_report(self) -> None:
         """Refresh ``report.html``; a failing report must not fail a finished (or interrupted) run."""

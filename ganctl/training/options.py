@@ -34,6 +34,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from ganctl.errors import InputError, OptionError
 from ganctl.precision import PRECISION_HELP, PRECISIONS
+from ganctl.training.tensorboard_log import LOGGERS
 
 DATA = "Data"
 MODEL = "Model and losses"
@@ -125,6 +126,10 @@ class TrainOptions:
                            resumable=True)
     channels_last: bool | None = option(None, "Channels-last memory format.", panel=RUN,
                                         derived="on for CUDA, off elsewhere")
+    logger: str = option("jsonl", "Where losses, learning rate and each epoch's sample grid go besides "
+                         "metrics.jsonl and report.html (always written): jsonl (there only) or tensorboard (also "
+                         "RUN/tensorboard/, for tensorboard --logdir RUN; needs pip install 'ganctl[tensorboard]').",
+                         panel=RUN, choices=LOGGERS, resumable=True)
 
     # ----- what the options are ----------------------------------------------------------------------
     @classmethod

@@ -25,10 +25,12 @@ from ganctl.checkpoint import resolve_checkpoint_path
 from ganctl.errors import InputError, OptionError
 from ganctl.runs import read_config
 from ganctl.training.context import TrainContext
+from ganctl.training.estimate import shorter_way
 from ganctl.training.loop import TrainLoop, TrainResult
 from ganctl.training.options import TrainOptions, flag_name, merge_options, read_toml_options
 from ganctl.training.recipe import Recipe, get_recipe
 from ganctl.training.runlock import run_lock
+from ganctl.training.tensorboard_log import require_tensorboard
 
 
 @dataclass
@@ -122,12 +124,16 @@ def train(kind: str, data: str | os.PathLike | None = None, *, run: str | os.Pat
         file_run, file_preset = file_values.pop("run", None), file_values.pop("preset", None)
         run = run if run is not None else file_run
         preset = preset if preset is not None else file_preset
+    if (flags.get("logger") or file_values.get("logger")) == "tensorboard":
+        require_tensorboard()  # before the data are looked at
     if resume is not None:
         plan = plan_resume(recipe, resume, preset, {**file_values, **flags})
     else:
         plan = plan_new_run(recipe, preset, run, file_values, flags)
     plan.opts.check()
     plan.opts.check_networks()
+    if plan.opts.logger == "tensorboard":  # a resumed run keeps its logger
+        require_tensorboard()
     reason = recipe.already_done(plan.opts) if resume is None else None
     if reason is not None:
         console.info(reason)
@@ -161,7 +167,8 @@ def _run(recipe_class: type[Recipe], plan: RunPlan, run: str | os.PathLike | Non
             if ctx.dist.is_main and plan.run_dir is None:
                 held.enter_context(run_lock(run_dir))
             loop = TrainLoop(recipe, batches, ctx, run_dir, total, recipe.opts.log_every, on_step_end,
-                             recipe.opts.save_every_steps, recipe.opts.save_every_minutes)
+                             recipe.opts.save_every_steps, recipe.opts.save_every_minutes, recipe.opts.logger,
+                             shorter_way(recipe_class.presets, plan.preset, recipe_class.options.names()))
             # Per-rank randomness (pools, dropout, noise) differs between ranks; the weights were broadcast already.
             torch.manual_seed(recipe.opts.seed + 1 + ctx.dist.rank)
             if plan.checkpoint is not None:
