@@ -103,7 +103,8 @@ class RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        # Done: the whole task's rate (rich's recent-window speed is wild when a batch's items finish together).
+        speed = task.completed / task.elapsed if task.finished and task.elapsed else task.speed
         if speed is None:
             return Text(f"-- {self.unit}/s", style="progress.data.speed")
         return Text(f"{speed:,.1f} {self.unit}/s", style="progress.data.speed")

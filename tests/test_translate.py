@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -165,11 +166,40 @@ def test_existing_outputs_kept_unless_overwrite(tmp_path, real_data, model, monk
     victim.write_bytes(b"keep me")
     second = translate_path(src, out, model, device="cpu", precision="fp32")
     assert second.translated == 0 and len(second.skipped) == 3
-    assert "3 exists" in second.line()
+    assert "skipped 3 (3 written before; --overwrite replaces them)" in second.line()
     assert victim.read_bytes() == b"keep me"
     third = translate_path(src, out, model, device="cpu", precision="fp32", overwrite=True)
     assert third.translated == 3
     assert Image.open(victim).size == (256, 256)
+
+
+def test_several_inputs_json_and_an_empty_folder(tmp_path, real_data, model, cli):
+    photos = sorted((real_data / "horse2zebra" / "testA").glob("*.jpg"))[:3]
+    first, second = tmp_path / "first", tmp_path / "second folder"
+    for folder, chosen in ((first, photos[:2]), (second, photos[2:])):
+        folder.mkdir()
+        for p in chosen:
+            shutil.copy(p, folder / p.name)
+    out = tmp_path / "out"
+    result = cli("translate", first, second, photos[0], "--out", out, "--model", model, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["translated"] == 4 and report["skipped"] == {} and report["failed"] == {}
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert written == sorted([f"first/{photos[0].stem}.png", f"first/{photos[1].stem}.png",
+                              f"second folder/{photos[2].stem}.png", f"{photos[0].stem}.png"])
+    assert sorted(report["outputs"]) == sorted(str(out / w) for w in written)
+    again = cli("translate", first, second, "--out", out, "--model", model, "--json")
+    report = json.loads(again.stdout.strip().splitlines()[-1])
+    assert again.exit_code == 0 and report["translated"] == 0
+    assert report["skipped"] == {f"first/{photos[0].name}": "exists", f"first/{photos[1].name}": "exists",
+                                 f"second folder/{photos[2].name}": "exists"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("translate", empty, "--out", tmp_path / "o", "--model", model)
+    assert result.exit_code == 2 and "empty: has no files to translate" in result.output
+    result = cli("translate", first, tmp_path / "elsewhere" / "first", "--out", out, "--model", model)
+    assert result.exit_code == 2 and "no such file or folder" in result.output
 
 
 def test_gray_and_colour_models_convert_inputs(tmp_path, real_data):

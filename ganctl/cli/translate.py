@@ -29,7 +29,8 @@ def _parse_size(value: str) -> int | None:
 
 
 def translate(
-    input: Path = typer.Argument(..., help="An image, a folder (recursive) or a video.", show_default=False),
+    inputs: list[Path] = typer.Argument(..., help="Images, folders (recursive) or videos.", show_default=False,
+                                        metavar="INPUT..."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder.", show_default=False),
     model: Path = typer.Option(..., "--model", "-m", show_default=False,
                                help="A run folder, a .safetensors checkpoint, or an .onnx file from ganctl export "
@@ -42,6 +43,8 @@ def translate(
                                 "not an image, or that fails."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace output files that exist already."),
     eval_mode: bool = typer.Option(False, "--eval-mode", help=EVAL_MODE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print what was translated, skipped and written as JSON on "
+                                 "stdout."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
@@ -51,35 +54,57 @@ def translate(
 ) -> None:
     """Translate images, folders and videos with a trained model.
 
-    Folders are mirrored under --out; videos come back as videos (same frame rate, audio kept). Images of
-    any size are translated; a file that cannot be read is skipped and one that fails is reported, by name,
-    and the rest go on. Exit 0 when every readable image was written, 1 when some failed.
+    Folders are mirrored under --out (each under its own name when several inputs are given); videos come
+    back as videos (same frame rate, audio kept). Images of any size are translated; a file that cannot be
+    read is skipped and one that fails is reported, by name, and the rest go on. Exit 0 when every readable
+    image was written, 1 when some failed.
 
     An .onnx file from ganctl export (--model runs/cyclegan/exp/cyclegan_a2b.onnx) runs with ONNX Runtime, as
     exported (fp32; eval mode for batch-norm nets).
 
     Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp[/]
     """
-    if not input.exists():
-        raise InputError(input, "no such file or folder")
-    check_output_outside_input(out, input)
+    targets = _output_folders(inputs, out)
     precision = check_precision(precision.lower())
     # Imported here so that --help and input errors stay fast (torch, PyAV).
     from ganctl.checkpoint import read_checkpoint_metadata, resolve_checkpoint_path
     from ganctl.translate import translate_path
     from ganctl.translate.onnx_translator import is_onnx_path
+    from ganctl.translate.planning import open_model
+    from ganctl.translate.summary import merge_summaries
 
     if not is_onnx_path(model):
         read_checkpoint_metadata(resolve_checkpoint_path(model))
-    summary = translate_path(
-        input, out, model, direction=direction.lower() if direction else None, device=device, precision=precision,
-        batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(), size=_parse_size(size),
-        overwrite=overwrite, strict=strict, eval_mode=eval_mode,
-    )
-    unit = "frames" if input.is_file() and is_video_path(input, gif_as_video=True) else "images"
-    console.info(summary.line(unit))
+    translator = open_model(model, direction.lower() if direction else None, device, precision, eval_mode)
+    summaries = {}
+    for input, target in targets.items():
+        summaries[input.name] = translate_path(
+            input, target, translator, batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(),
+            size=_parse_size(size), overwrite=overwrite, strict=strict)
+    summary = summaries[inputs[0].name] if len(summaries) == 1 else merge_summaries(summaries)
+    one_video = len(inputs) == 1 and inputs[0].is_file() and is_video_path(inputs[0], gif_as_video=True)
+    console.info(summary.line("frames" if one_video else "images"))
+    if as_json:
+        console.emit_json(summary.as_json(out))
     if summary.failed:
         name, problem = next(iter(summary.failed.items()))
         more = f" (and {len(summary.failed) - 1} more, each named above)" if len(summary.failed) > 1 else ""
         raise IncompleteError(f"{len(summary.failed)} readable image{'s' if len(summary.failed) > 1 else ''} not "
                               f"translated: {name}: {problem}{more}")
+
+
+def _output_folders(inputs: list[Path], out: Path) -> dict[Path, Path]:
+    """Where each input's outputs go: --out itself for one input and for files, --out/NAME for each of several
+    folders (checked before any work: inputs exist, none inside --out's way, no two folders of one name)."""
+    targets: dict[Path, Path] = {}
+    for input in inputs:
+        if not input.exists():
+            raise InputError(input, "no such file or folder")
+        check_output_outside_input(out, input)
+        target = out / input.name if len(inputs) > 1 and input.is_dir() else out
+        if input.is_dir() and target in targets.values() and len(inputs) > 1:
+            raise OptionError("INPUT", f"two folders named {input.name!r}; translate them one at a time")
+        targets[input] = target
+    if len({i.name for i in inputs}) < len(inputs):
+        raise OptionError("INPUT", "the same name is given twice; translate them one at a time")
+    return targets

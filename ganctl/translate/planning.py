@@ -70,8 +70,8 @@ def plan_folder(folder: Path, out: Path, fmt: str = "png",
     return jobs
 
 
-def _open_model(model: str | os.PathLike, direction: str | None, device: str, precision: str,
-                eval_mode: bool) -> Translator | OnnxTranslator:
+def open_model(model: str | os.PathLike, direction: str | None, device: str, precision: str,
+               eval_mode: bool = False) -> Translator | OnnxTranslator:
     """The translator for ``--model``: ONNX Runtime for an ``.onnx`` file, else the checkpoint's generator."""
     if is_onnx_path(model):
         return load_onnx_translator(model, direction, device, precision)
@@ -98,7 +98,7 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike,
         raise OutputError(out, "is a file; --out must be a folder")
     if size is not None and size < 1:
         raise OptionError("--size", "must be a positive number of pixels (or keep)")
-    translator = model if isinstance(model, (Translator, OnnxTranslator)) else _open_model(
+    translator = model if isinstance(model, (Translator, OnnxTranslator)) else open_model(
         model, direction, device, precision, eval_mode)
     summary = TranslateSummary(device=str(translator.device), precision=translator.precision_name,
                                test_mode=translator.test_mode)
@@ -114,12 +114,19 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike,
             if not is_image_path(src) and strict:
                 raise ImageReadError(src, "not an image file")
             jobs = [Job(src, out / (src.stem + _output_suffix(src, fmt)), src.name)]
+        if src.is_dir() and not jobs and not summary.skipped:
+            raise InputError(src, "has no files to translate")
         for job in jobs:
             if job.target.resolve() == job.source.resolve():
                 raise OutputError(job.target, "would overwrite its input; choose another --out or --format")
-        with console.progress("translating", len(jobs), unit="img") as advance:
-            translate_images(jobs, translator, batch_size=batch_size, num_workers=num_workers, size=size,
-                             overwrite=overwrite, strict=strict or not src.is_dir(), summary=summary,
-                             advance=advance)
+        if not overwrite:  # counted before the progress starts, so that its rate is the translation's
+            for job in [j for j in jobs if j.target.exists()]:
+                summary.skip(job.name, "exists")
+            jobs = [j for j in jobs if j.name not in summary.skipped]
+        if jobs:
+            with console.progress("translating", len(jobs), unit="img") as advance:
+                translate_images(jobs, translator, batch_size=batch_size, num_workers=num_workers, size=size,
+                                 overwrite=overwrite, strict=strict or not src.is_dir(), summary=summary,
+                                 advance=advance)
     summary.seconds = time.perf_counter() - start
     return summary

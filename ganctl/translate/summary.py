@@ -8,6 +8,7 @@ from pathlib import Path
 
 # Skip reasons are counted by how they start ("exists", "unreadable: corrupt or truncated ...").
 _REASON_KEYS = ("exists", "not an image", "video", "name clash", "unreadable")
+_REASON_LABELS = {"exists": "written before", "video": "videos"}
 
 
 @dataclass
@@ -40,18 +41,40 @@ class TranslateSummary:
         """Count ``name`` as a readable image that could not be translated or written."""
         self.failed[name] = problem
 
+    def as_json(self, out: Path) -> dict:
+        """What ``translate --json`` prints."""
+        return {"out": str(out), "translated": self.translated, "skipped": self.skipped, "failed": self.failed,
+                "outputs": [str(p) for p in self.outputs], "seconds": round(self.seconds, 3),
+                "images_per_second": round(self.images_per_second, 3), "device": self.device,
+                "precision": self.precision, "test_mode": self.test_mode}
+
     def line(self, unit: str = "images") -> str:
         """The one-line summary: translated, skipped with reasons, rate."""
         text = f"translated {self.translated} {unit[:-1] if self.translated == 1 else unit}"
         if self.skipped:
             reasons = Counter(_reason_key(r) for r in self.skipped.values())
-            detail = ", ".join(f"{n} {why}" for why, n in reasons.most_common())
+            detail = ", ".join(f"{n} {_REASON_LABELS.get(why, why)}" for why, n in reasons.most_common())
+            if "exists" in reasons:
+                detail += "; --overwrite replaces them"
             text += f", skipped {len(self.skipped)} ({detail})"
         if self.failed:
             text += f", failed {len(self.failed)}"
         mode = f", {self.test_mode} test mode" if self.test_mode else ""
         return text + f" in {self.seconds:.1f} s, {self.images_per_second:.1f} {unit}/s on {self.device} " \
                       f"({self.precision}{mode})"
+
+
+def merge_summaries(parts: dict[str, TranslateSummary]) -> TranslateSummary:
+    """One summary of several inputs' (``{input name: summary}``); file names get their input's name in front."""
+    first = next(iter(parts.values()))
+    total = TranslateSummary(device=first.device, precision=first.precision, test_mode=first.test_mode)
+    for label, part in parts.items():
+        total.translated += part.translated
+        total.seconds += part.seconds
+        total.outputs += part.outputs
+        total.skipped.update({f"{label}/{name}": why for name, why in part.skipped.items()})
+        total.failed.update({f"{label}/{name}": why for name, why in part.failed.items()})
+    return total
 
 
 def _reason_key(reason: str) -> str:
