@@ -5,17 +5,22 @@ from __future__ import annotations
 import os
 import random
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ganctl.errors import OptionError
+
+if TYPE_CHECKING:  # imported in the functions that use it: ganctl.data needs available_cpus without torch
+    import torch
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
     """Turn a ``--device`` value into a torch device; auto picks CUDA, then MPS, then CPU."""
+    import torch
+
     spec = (spec or "auto").strip().lower()
     if not _DEVICE_RE.match(spec):
         raise OptionError("--device", f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps")
@@ -47,6 +52,8 @@ def available_cpus() -> int:
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's (CPU and CUDA) random generators."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
@@ -56,6 +63,8 @@ def seed_everything(seed: int) -> None:
 
 def get_rng_state() -> dict:
     """Every random generator's state, as a nest a checkpoint can store (tensors and JSON values)."""
+    import torch
+
     np_state = np.random.get_state()
     state = {
         "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
@@ -75,6 +84,8 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Restore the generators saved by :func:`get_rng_state`."""
+    import torch
+
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     npst = state["numpy"]

@@ -88,3 +88,16 @@ def test_no_heavy_module_is_imported(probe):
     heavy = probe["heavy"]
     assert not heavy, "imported while only parsing the command line (module: first ganctl lines on the stack):\n" + \
         "\n".join(f"  {name}: {' <- '.join(reversed(lines))}" for name, lines in heavy.items())
+
+
+@pytest.mark.parametrize("args", [["train", "cyclegan", "--data", "no-such-folder"],
+                                  ["train", "cut", "--data", "no-such-folder", "--lr", "-1"],
+                                  ["train", "colorize", "--data", "no-such-folder"]])
+def test_training_mistakes_are_told_before_torch_is_imported(args, tmp_path):
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom ganctl.cli import app\n"
+            f"result = CliRunner().invoke(app, {args!r})\n"
+            "print(result.exit_code, 'torch' in sys.modules)\nprint(result.output)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "GANCTL_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "2 False", proc.stdout

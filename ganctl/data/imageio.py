@@ -11,15 +11,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ganctl.data.formats import is_image_path
 from ganctl.data.pngwriter import write_png
 from ganctl.errors import ImageReadError, OutputError
 from ganctl.fsutil import atomic_path
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made, so that looking at a dataset stays fast
+    import torch
 
 MODES = ("RGB", "L", "RGBA")
 _CHANNELS = {"RGB": 3, "L": 1, "RGBA": 4}
@@ -94,6 +97,8 @@ def to_mode(img: Image.Image, mode: str) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """A PIL image (8-bit mode) as a float32 tensor C x H x W in [0, 1]."""
+    import torch
+
     arr = np.asarray(img, dtype=np.uint8)
     if arr.ndim == 2:
         arr = arr[:, :, None]
@@ -102,6 +107,8 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """A float tensor C x H x W in [0, 1] (C = 1, 3 or 4) as a PIL image."""
+    import torch
+
     t = tensor.detach().float().cpu().clamp(0, 1)
     if t.ndim != 3 or t.shape[0] not in (1, 3, 4):
         raise ValueError(f"expected a C x H x W tensor with C in (1, 3, 4), got shape {tuple(t.shape)}")
@@ -136,7 +143,7 @@ def write_image(
             raise OutputError(path, "refusing to overwrite an input file")
     if path.exists() and not overwrite:
         raise OutputError(path, "exists already (use --overwrite to replace it)")
-    img = tensor_to_pil(image) if isinstance(image, torch.Tensor) else image
+    img = image if isinstance(image, Image.Image) else tensor_to_pil(image)
     suffix = path.suffix.lower()
     if suffix in (".jpg", ".jpeg") and img.mode not in ("RGB", "L"):
         img = img.convert("RGB")

@@ -16,21 +16,19 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ganctl import console
-from ganctl.checkpoint import resolve_checkpoint_path
 from ganctl.errors import InputError, OptionError
 from ganctl.runs import read_config
-from ganctl.training.context import TrainContext
 from ganctl.training.estimate import shorter_way
-from ganctl.training.loop import TrainLoop, TrainResult
 from ganctl.training.options import TrainOptions, flag_name, merge_options, read_toml_options
 from ganctl.training.recipe import Recipe, get_recipe
 from ganctl.training.runlock import run_lock
 from ganctl.training.tensorboard_log import require_tensorboard
+
+if TYPE_CHECKING:
+    from ganctl.training.loop import TrainResult
 
 
 @dataclass
@@ -57,6 +55,8 @@ def _saved_preset(recipe: type[Recipe], saved: dict[str, Any]) -> str:
 def plan_resume(recipe: type[Recipe], resume: str | os.PathLike, preset: str | None,
                 given: dict[str, Any]) -> RunPlan:
     """The plan of ``--resume RUN|CHECKPOINT``: the run's saved options, changed only where allowed."""
+    from ganctl.checkpoint import resolve_checkpoint_path
+
     checkpoint = resolve_checkpoint_path(resume)
     run_dir = Path(resume) if Path(resume).is_dir() else checkpoint.parent.parent
     saved = read_config(run_dir)
@@ -136,6 +136,8 @@ def train(kind: str, data: str | os.PathLike | None = None, *, run: str | os.Pat
         require_tensorboard()
     reason = recipe.already_done(plan.opts) if resume is None else None
     if reason is not None:
+        from ganctl.training.loop import TrainResult
+
         console.info(reason)
         return TrainResult(run_dir=None, step=0, epoch=0, skipped=reason)
     return _run(recipe, plan, run, runs_root, on_step_end)
@@ -144,6 +146,12 @@ def train(kind: str, data: str | os.PathLike | None = None, *, run: str | os.Pat
 def _run(recipe_class: type[Recipe], plan: RunPlan, run: str | os.PathLike | None, runs_root: str | os.PathLike,
          on_step_end: Callable[[int], None] | None) -> TrainResult:
     """Device, data, networks, run folder and its lock, resume, loop; the process group is left however it ends."""
+    # torch is imported here, after the options and the data were checked, so that mistakes are told at once.
+    import torch
+
+    from ganctl.training.context import TrainContext
+    from ganctl.training.loop import TrainLoop
+
     opts = plan.opts
     ctx = TrainContext.create(opts.device, opts.precision, opts.compile, opts.channels_last)
     try:
