@@ -145,6 +145,31 @@ def test_ctrl_c_that_reaches_the_data_workers_too_is_said_once(dataset, tmp_path
     assert capfd.readouterr().err.count("SIGINT: finishing this step") == 1
 
 
+def test_sigterm_to_the_whole_group_kills_the_workers_and_still_saves(dataset, tmp_path):
+    """``pkill -f``, ``kill -TERM -PGID`` or a batch system stop the DataLoader workers too (they die of SIGTERM);
+    the run saves its last whole step and reports the signal instead of failing on the dead workers."""
+    import os
+    import signal
+    from pathlib import Path
+
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    if not children.exists():
+        pytest.skip("needs Linux's /proc children list")
+    reached = []
+
+    def kill_group(step):
+        if step == 1:
+            reached.extend(int(pid) for pid in children.read_text().split())
+            for pid in [*reached, os.getpid()]:  # the workers first: the worst order for the trainer
+                os.kill(pid, signal.SIGTERM)
+
+    result = train_cyclegan(dataset, run=tmp_path / "group", on_step_end=kill_group, preset="smoke", epochs=2,
+                            max_steps=6, augment=True, num_workers=2)
+    assert reached and result.interrupted and result.signal == signal.SIGTERM
+    assert _weights(tmp_path / "group")[1]["step"] == result.step
+    assert train_cyclegan(resume=tmp_path / "group", max_steps=6).step == 6
+
+
 def test_an_ignored_signal_stays_ignored(dataset, tmp_path):
     import os
     import signal

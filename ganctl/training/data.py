@@ -212,6 +212,18 @@ class MemoryBatches:
             yield out[0] if len(out) == 1 else tuple(out)
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """In a DataLoader worker: ignore the signals that stop a run. They reach the workers too when a whole
+    process group is stopped (Ctrl-C, ``kill -TERM -PGID``, ``pkill -f``, a batch system); the trainer finishes
+    its step and saves, then stops its workers itself (torch's own SIGTERM handler would kill them mid-epoch)."""
+    import signal
+
+    from ganctl.training.loop import STOP_SIGNALS
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class FileBatches:
     """Batches read from disk by DataLoader workers, in :class:`BatchOrder`'s order.
 
@@ -236,6 +248,7 @@ class FileBatches:
         loader = DataLoader(self.dataset, batch_sampler=list(self.order.batches(epoch, start)),
                             num_workers=self.num_workers, pin_memory=self.pin_memory,
                             prefetch_factor=4 if self.num_workers > 0 else None,
+                            worker_init_fn=ignore_stop_signals if self.num_workers > 0 else None,
                             generator=torch.Generator().manual_seed(self.order.seed * 1_000_003 + epoch))
         yield from loader
 
