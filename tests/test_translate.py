@@ -197,7 +197,10 @@ def test_several_inputs_json_and_an_empty_folder(tmp_path, real_data, model, cli
     empty = tmp_path / "empty"
     empty.mkdir()
     result = cli("translate", empty, "--out", tmp_path / "o", "--model", model)
-    assert result.exit_code == 2 and "empty: has no files to translate" in result.output
+    assert result.exit_code == 2 and "empty: has no images to translate" in result.output
+    (empty / "notes.txt").write_text("no image")
+    result = cli("translate", empty, "--out", tmp_path / "o", "--model", model)
+    assert result.exit_code == 2 and "has no images to translate (1 other file skipped)" in result.output
     result = cli("translate", first, tmp_path / "elsewhere" / "first", "--out", out, "--model", model)
     assert result.exit_code == 2 and "no such file or folder" in result.output
 

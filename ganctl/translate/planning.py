@@ -114,8 +114,10 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike,
             if not is_image_path(src) and strict:
                 raise ImageReadError(src, "not an image file")
             jobs = [Job(src, out / (src.stem + _output_suffix(src, fmt)), src.name)]
-        if src.is_dir() and not jobs and not summary.skipped:
-            raise InputError(src, "has no files to translate")
+        if src.is_dir() and not jobs:
+            n = len(summary.skipped)
+            others = f" ({n} other file{'s' if n > 1 else ''} skipped)" if n else ""
+            raise InputError(src, f"has no images to translate{others}")
         for job in jobs:
             if job.target.resolve() == job.source.resolve():
                 raise OutputError(job.target, "would overwrite its input; choose another --out or --format")
