@@ -42,18 +42,20 @@ def main() -> None:
     p.add_argument("--film-size", type=int, default=128, help="short side the film is colourised at "
                    "(default: %(default)s)")
     args = p.parse_args()
-    mode = "full" if args.full else "quick"
+    mode = common.mode(args)
     data = dataset(args.photos, args.work)
-    train_photos = json.loads((data / "dataset.json").read_text())["counts"]["trainB"]
-    pretrain_epochs, epochs = (FULL_PRETRAIN_EPOCHS, FULL_EPOCHS) if args.full else (QUICK_EPOCHS, QUICK_EPOCHS)
-    pretrain_steps = pretrain_epochs * (train_photos // BATCH)
-    options = [] if args.full else QUICK
+    steps_per_epoch = json.loads((data / "dataset.json").read_text())["counts"]["trainB"] // BATCH
+    pretrain_epochs, epochs = (FULL_PRETRAIN_EPOCHS, FULL_EPOCHS) if mode == "full" else (QUICK_EPOCHS, QUICK_EPOCHS)
+    pretrain_steps, total_steps = pretrain_epochs * steps_per_epoch, (pretrain_epochs + epochs) * steps_per_epoch
+    length = ["--batch-size", BATCH, *([] if mode == "full" else QUICK), "--pretrain-epochs", pretrain_epochs,
+              "--epochs", epochs]
+    if mode == "smoke":  # the smoke preset: one L1 step, one GAN step
+        length, pretrain_steps, total_steps = common.SMOKE, 1, 2
     run = common.fresh(args.work / f"colorize_{mode}")
 
-    stage1 = common.train("colorize", "--data", data, "--run", run, "--batch-size", BATCH, *options,
-                          "--pretrain-epochs", pretrain_epochs, "--epochs", epochs, "--max-steps", pretrain_steps)
+    stage1 = common.train("colorize", "--data", data, "--run", run, *length, "--max-steps", pretrain_steps)
     l1 = common.ganctl("eval", "run", run)
-    stage2 = common.train("colorize", "--resume", run, "--max-steps", pretrain_steps + epochs * (train_photos // BATCH))
+    stage2 = common.train("colorize", "--resume", run, "--max-steps", total_steps)
     gan = common.ganctl("eval", "run", run)
     keys = ("ssim", "psnr", "colourfulness_fake")
     summary = {"mode": mode, "run": str(run), "test_photos": gan["count"],

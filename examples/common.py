@@ -62,7 +62,7 @@ def train(*args: object) -> dict:
     start = time.perf_counter()
     result = ganctl("train", *args)
     result["wall_seconds"] = round(time.perf_counter() - start, 1)
-    print(f"trained {result['step']} steps in {result['seconds']:.0f} s", file=sys.stderr)
+    print(f"trained to step {result['step']} in {result['seconds']:.0f} s", file=sys.stderr)
     return result
 
 
@@ -121,6 +121,17 @@ def write_strip(rows: list[list[Path]], out: Path, tile: int = 96, gap: int = 2)
         canvas.save(out, optimize=True)
     print(f"wrote {out} ({out.stat().st_size // 1024} KB)", file=sys.stderr)
     return out
+
+
+def shrink_png(path: Path, colours: int = 32) -> Path:
+    """Rewrite a figure PNG with a palette of ``colours`` (a plot needs few): a quarter of the size."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)", file=sys.stderr)
+    return path
 
 
 def report(numbers: dict) -> None:

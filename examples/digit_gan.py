@@ -32,11 +32,12 @@ def main() -> None:
     p.add_argument("--mnist", type=Path, help="folder with MNIST's four IDX files (default: ganctl's cache, "
                    "downloaded once)")
     args = p.parse_args()
-    length = [] if args.full else ["--max-steps", QUICK_STEPS]
-    run = common.fresh(args.work / f"gan_{args.arch}_{'full' if args.full else 'quick'}")
+    mode = common.mode(args)
+    length = {"full": [], "quick": ["--max-steps", QUICK_STEPS], "smoke": common.SMOKE}[mode]
+    run = common.fresh(args.work / f"gan_{args.arch}_{mode}")
     trained = common.train("gan", "--arch", args.arch, *length, *common.mnist_source(args.mnist), "--run", run)
-    scores = common.ganctl("eval", "run", run)
-    common.report({"mode": "full" if args.full else "quick", "arch": args.arch, "run": str(run),
+    scores = common.ganctl("eval", "run", run, *(["--limit", 100] if mode == "smoke" else []))
+    common.report({"mode": mode, "arch": args.arch, "run": str(run),
                    "steps": trained["step"], "training_seconds": trained["seconds"],
                    "fid_digits": scores.get("fid"), "digit_coverage_entropy": scores.get("digit_coverage_entropy"),
                    "samples": scores.get("count"), "issue_7_at_1200_steps": {"mlp": 2098.0, "dcgan_ngf32": 903.9}})

@@ -25,6 +25,7 @@ import common
 
 TARGETS = {"colour_accuracy": 0.95, "digit_accuracy": 0.97}
 QUICK_LIMIT = 8000
+SMOKE_LIMIT = 64
 
 
 def main() -> None:
@@ -34,20 +35,22 @@ def main() -> None:
                    "downloaded once)")
     args = p.parse_args()
     work: Path = args.work
-    summary: dict = {"mode": "full" if args.full else "quick"}
+    mode = common.mode(args)
+    summary: dict = {"mode": mode}
     run = args.run
     if run is None:
-        if args.full:
+        if mode == "full":
             if args.mnist is not None:
                 common.ganctl("prepare", "mnist-color", *common.mnist_source(args.mnist))
             data = "mnist-color"
         else:
-            data = work / f"mnist-color-{QUICK_LIMIT}"
+            limit = SMOKE_LIMIT if mode == "smoke" else QUICK_LIMIT
+            data = work / f"mnist-color-{limit}"
             if not (data / "dataset.json").exists():
-                common.ganctl("prepare", "mnist-color", "--limit", QUICK_LIMIT, "--out", data,
+                common.ganctl("prepare", "mnist-color", "--limit", limit, "--out", data,
                               *common.mnist_source(args.mnist), as_json=False)
-        run = common.fresh(work / ("cyclegan_full" if args.full else "cyclegan_quick"))
-        trained = common.train("cyclegan", "--data", data, "--run", run)
+        run = common.fresh(work / f"cyclegan_{mode}")
+        trained = common.train("cyclegan", "--data", data, "--run", run, *(common.SMOKE if mode == "smoke" else []))
         summary.update(training_seconds=trained["seconds"], steps=trained["step"])
     a2b = common.ganctl("eval", "run", run)["a2b"]
     summary.update(run=str(run), test_digits=a2b["count"], digit_kept=a2b.get("digit_accuracy"),
@@ -58,6 +61,7 @@ def main() -> None:
     common.ganctl("viz", "latent", run, "--n", 1000, "--out", latent, "--overwrite")
     summary["latent_plot"] = str(latent)
     if args.images:
+        common.shrink_png(latent)
         summary["picture"] = str(picture(Path(run), work, args.images / "mnist_color.png"))
     common.report(summary)
 

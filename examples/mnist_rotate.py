@@ -23,6 +23,7 @@ from pathlib import Path
 import common
 
 QUICK_LIMIT = 8000
+SMOKE_LIMIT = 64
 
 
 def main() -> None:
@@ -32,14 +33,14 @@ def main() -> None:
     p.add_argument("--mnist", type=Path, help="folder with MNIST's four IDX files (default: ganctl's cache, "
                    "downloaded once)")
     args = p.parse_args()
-    mode = "full" if args.full else "quick"
+    mode = common.mode(args)
     data = args.work / f"mnist-rotate-{args.angle:g}-{mode}"
     if not (data / "dataset.json").exists():
-        limit = [] if args.full else ["--limit", QUICK_LIMIT]
+        limit = {"full": [], "quick": ["--limit", QUICK_LIMIT], "smoke": ["--limit", SMOKE_LIMIT]}[mode]
         common.ganctl("prepare", "mnist-rotate", "--angle", args.angle, *limit, "--out", data,
                       *common.mnist_source(args.mnist), as_json=False)
     run = common.fresh(args.work / f"cyclegan_{mode}")
-    trained = common.train("cyclegan", "--data", data, "--run", run)
+    trained = common.train("cyclegan", "--data", data, "--run", run, *(common.SMOKE if mode == "smoke" else []))
     scores = common.ganctl("eval", "run", run)
     summary = {"mode": mode, "angle": args.angle, "run": str(run), "steps": trained["step"],
                "training_seconds": trained["seconds"]}
