@@ -36,13 +36,16 @@ def main() -> None:
     args = p.parse_args()
     work: Path = args.work
     mode = common.mode(args)
-    summary: dict = {"mode": mode}
+    summary: dict = {}
     run = args.run
     if run is None:
+        summary["mode"] = mode
         if mode == "full":
-            if args.mnist is not None:
-                common.ganctl("prepare", "mnist-color", *common.mnist_source(args.mnist))
-            data = "mnist-color"
+            from ganctl.paths import datasets_dir
+
+            data = "mnist-color"  # the named dataset in ganctl's cache, prepared on first use
+            if args.mnist is not None and not (datasets_dir() / data / "dataset.json").exists():
+                common.ganctl("prepare", data, *common.mnist_source(args.mnist), as_json=False)
         else:
             limit = SMOKE_LIMIT if mode == "smoke" else QUICK_LIMIT
             data = work / f"mnist-color-{limit}"
