@@ -1,7 +1,7 @@
 """What the examples share: running ganctl's own commands, the common flags, and the README's picture strips.
 
-Every example is a short script of ``ganctl`` commands (run as ``python -m ganctl ...`` with this Python, so a
-checkout works without installing). Each command is printed before it runs, so an example doubles as a recipe
+Every example is a short script of ``ganctl`` commands (run as ``python -m ganctl ...`` with this Python, which must
+import ganctl: ``pip install .``). Each command is printed before it runs, so an example doubles as a recipe
 to copy; its ``--json`` result is parsed and the number the example reproduces is printed at the end.
 """
 
@@ -19,12 +19,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def parser(doc: str, name: str) -> argparse.ArgumentParser:
-    """An argparse parser with the flags every example takes: ``--full``, ``--work`` and ``--images``."""
+    """An argparse parser with the flags every example takes: ``--full`` or ``--smoke``, ``--work``, ``--images``."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0], epilog=doc.split("\n\n", 1)[-1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--full", action="store_true", help="train for the full length (hours on a CPU) instead of the "
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--full", action="store_true", help="train for the full length (hours on a CPU) instead of the "
                    "quick default (minutes)")
-    p.add_argument("--smoke", action="store_true", help="two training steps of tiny networks (ganctl's smoke "
+    length.add_argument("--smoke", action="store_true", help="two training steps of tiny networks (ganctl's smoke "
                    "preset): checks that the example runs, reproduces nothing")
     p.add_argument("--work", type=Path, default=Path("runs") / "examples" / name,
                    help="folder for the datasets, runs and outputs this example makes (default: %(default)s)")
