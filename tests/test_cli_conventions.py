@@ -145,3 +145,21 @@ def test_progress_line_keeps_count_rate_and_eta_in_80_columns(monkeypatch):
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and len(lines[0]) <= 80, lines
     assert "3456/12000" in lines[0] and "step/s" in lines[0] and "eta -:--:--" in lines[0] and "G=20" in lines[0]
+
+
+def test_prepare_prints_what_it_wrote_as_json(cli, tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(photos / f"p {i}.png")
+    result = cli("prepare", "grayscale", photos, "--out", tmp_path / "gray", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["path"] == str(tmp_path / "gray") and report["counts"]["trainA"] == 9
+    assert sum(report["counts"].values()) == 20

@@ -16,6 +16,15 @@ app = typer.Typer(
 _OUT_HELP = "Output dataset folder (default: the named dataset in the cache, $GANCTL_HOME/datasets/NAME)."
 _SOURCE_HELP = "Folder with the four MNIST IDX files (.gz or not); default: download once into the cache."
 _OVERWRITE_HELP = "Replace --out if it is a ganctl dataset already."
+_JSON_HELP = "Print the folder written and its images per split as JSON on stdout."
+
+
+def _report(result, as_json: bool) -> None:
+    """Under --json, what was prepared as one JSON object on stdout (the summary line went to stderr)."""
+    if as_json:
+        from ganctl import console
+
+        console.emit_json(result.as_json())
 
 
 @app.command("mnist-color")
@@ -28,6 +37,7 @@ def mnist_color(
     limit: int | None = typer.Option(None, "--limit", help="At most N images per split.", show_default=False),
     seed: int = typer.Option(0, "--seed", help="Seed of the split of MNIST train into domains A and B."),
     overwrite: bool = typer.Option(False, "--overwrite", help=_OVERWRITE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Colour MNIST: digits coloured per class, A and B from disjoint halves of MNIST train.
 
@@ -37,10 +47,11 @@ def mnist_color(
     from ganctl.data.mnist_color import prepare_mnist_color
 
     try:
-        prepare_mnist_color(out=out, source=source, a=a, b=b, size=size, limit=limit, seed=seed,
-                            overwrite=overwrite)
+        result = prepare_mnist_color(out=out, source=source, a=a, b=b, size=size, limit=limit, seed=seed,
+                                     overwrite=overwrite)
     except MnistOffline as exc:
         raise exc.with_hint(SOURCE_HINT) from None
+    _report(result, as_json)
 
 
 @app.command("mnist-rotate")
@@ -55,6 +66,7 @@ def mnist_rotate(
     limit: int | None = typer.Option(None, "--limit", help="At most N images per split.", show_default=False),
     seed: int = typer.Option(0, "--seed", help="Seed of the A/B split and of the random angles."),
     overwrite: bool = typer.Option(False, "--overwrite", help=_OVERWRITE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Rotated MNIST: A upright digits, B rotated digits.
 
@@ -64,10 +76,11 @@ def mnist_rotate(
     from ganctl.data.mnist_rotate import prepare_mnist_rotate
 
     try:
-        prepare_mnist_rotate(out=out, source=source, angle=angle, angle_range=angle_range, size=size, limit=limit,
-                             seed=seed, overwrite=overwrite)
+        result = prepare_mnist_rotate(out=out, source=source, angle=angle, angle_range=angle_range, size=size,
+                                      limit=limit, seed=seed, overwrite=overwrite)
     except MnistOffline as exc:
         raise exc.with_hint(SOURCE_HINT) from None
+    _report(result, as_json)
 
 
 @app.command("grayscale")
@@ -78,6 +91,7 @@ def grayscale(
     seed: int = typer.Option(0, "--seed", help="Seed of the train/test split."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first unreadable image instead of skipping."),
     overwrite: bool = typer.Option(False, "--overwrite", help=_OVERWRITE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Paired colorization data: A = grayscale copy, B = the colour original, same relative names.
 
@@ -85,7 +99,8 @@ def grayscale(
     """
     from ganctl.data.grayscale import prepare_grayscale
 
-    prepare_grayscale(src, out, test_fraction=test_fraction, seed=seed, strict=strict, overwrite=overwrite)
+    _report(prepare_grayscale(src, out, test_fraction=test_fraction, seed=seed, strict=strict, overwrite=overwrite),
+            as_json)
 
 
 @app.command("frames")
@@ -102,6 +117,7 @@ def frames(
     domain: str = typer.Option("A", "--domain", help="Write into trainA (A) or trainB (B)."),
     color: str = typer.Option("auto", "--color", help="auto (gray if the video is black-and-white), rgb or gray."),
     overwrite: bool = typer.Option(False, "--overwrite", help=_OVERWRITE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Frames from videos into a dataset folder; names carry the video name and the time.
 
@@ -109,8 +125,8 @@ def frames(
     """
     from ganctl.data.frames import prepare_frames
 
-    prepare_frames(videos, out, fps=fps, every=every, size=size, start=start, end=end, domain=domain,
-                   color=color, overwrite=overwrite)
+    _report(prepare_frames(videos, out, fps=fps, every=every, size=size, start=start, end=end, domain=domain,
+                           color=color, overwrite=overwrite), as_json)
 
 
 @app.command("download")
@@ -118,6 +134,7 @@ def download(
     name: str = typer.Argument(..., help="Dataset name (see 'ganctl datasets').", show_default=False),
     out: Path | None = typer.Option(None, "--out", "-o", help=_OUT_HELP, show_default=False),
     overwrite: bool = typer.Option(False, "--overwrite", help=_OVERWRITE_HELP),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Download a public dataset: the CycleGAN and pix2pix sets, mnist, cifar10 (resumable, checksummed, safe unzip).
 
@@ -125,4 +142,4 @@ def download(
     """
     from ganctl.data.registry import prepare_named
 
-    prepare_named(name, out=out, overwrite=overwrite)
+    _report(prepare_named(name, out=out, overwrite=overwrite), as_json)

@@ -20,6 +20,11 @@ class PreparedDataset:
     seconds: float = 0.0
     skipped: dict[str, int] = field(default_factory=dict)
 
+    def as_json(self) -> dict:
+        """What ``prepare ... --json`` prints."""
+        return {"path": str(self.path), "counts": self.counts, "skipped": self.skipped,
+                "seconds": round(self.seconds, 3)}
+
     def summary(self) -> str:
         """One line: where, how many, what was skipped."""
         parts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
