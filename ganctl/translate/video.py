@@ -59,14 +59,17 @@ def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str
 
 def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str, size: tuple[int, int],
                           analyse: Callable[[np.ndarray], Any] | None = None) -> Iterator[tuple[str, Any, Any, Any]]:
-    """Demux and decode in a thread; yields ("frame", HxW[xC] uint8, pts, analysis) and ("audio", packet, None,
-    None). ``analyse`` (the input's motion, for --temporal) runs on each frame in that thread too, alongside
-    the model."""
+    """Demux and decode in a thread; yields ("frame", HxW[xC] uint8, pts, analysis), ("audio", packet, None,
+    None) and, before the first frame of a rotated video, ("display", its display matrix, None, None).
+
+    ``analyse`` (the input's motion, for --temporal) runs on each frame in that thread too, alongside the model.
+    """
     items: queue.Queue = queue.Queue(maxsize=64)
     stop = threading.Event()
     streams = [video] + ([audio] if audio is not None else [])
 
     def work() -> None:
+        first = True
         try:
             for packet in container.demux(*streams):
                 if stop.is_set():
@@ -76,6 +79,11 @@ def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str, size
                         items.put(("audio", packet, None, None))
                     continue
                 for frame in packet.decode():
+                    if first:  # a phone video's rotation: carried to the output as it is
+                        first = False
+                        matrix = _display_matrix(frame)
+                        if matrix is not None:
+                            items.put(("display", matrix, None, None))
                     arr = frame.reformat(width=size[0], height=size[1], format=fmt).to_ndarray()
                     items.put(("frame", arr, frame.pts, analyse(arr) if analyse is not None else None))
             items.put(_END)
@@ -101,6 +109,14 @@ def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str, size
                 pass
 
 
+def _display_matrix(frame: Any) -> list[int] | None:
+    """The display matrix (rotation, flips) a frame carries as side data: FFmpeg's 9 int32, or None."""
+    for data in getattr(frame, "side_data", ()):
+        if getattr(data.type, "name", None) == "DISPLAYMATRIX" and len(bytes(data)) == 36:
+            return np.frombuffer(bytes(data), np.int32).tolist()
+    return None
+
+
 class _VideoWriter:
     """Encodes uint8 frames into one video stream (plus an optional remuxed audio stream)."""
 
@@ -121,6 +137,13 @@ class _VideoWriter:
                 self.audio = self.container.add_stream_from_template(audio)
             except (av.error.FFmpegError, ValueError) as exc:
                 console.warn(f"{path.name}: audio ({audio.codec_context.name}) not copied: {exc}")
+
+    def set_display_matrix(self, matrix: list[int]) -> None:
+        """Write the source's display matrix (its rotation) into the output; called before the first frame."""
+        try:
+            self.stream.set_display_matrix(matrix)
+        except (av.error.FFmpegError, ValueError, AttributeError) as exc:  # AttributeError: PyAV before 16
+            console.warn(f"rotation metadata not kept: {exc}")
 
     def _frame(self, pixels: np.ndarray) -> av.VideoFrame:
         if self.pix_fmt == "pal8":
@@ -209,6 +232,9 @@ def translate_video(source: Path, target: Path, translator: Translator, *, batch
                                                                      tracker):
                     if kind == "audio":
                         writer.write_audio(item)
+                        continue
+                    if kind == "display":
+                        writer.set_display_matrix(item)
                         continue
                     batch.append((item, pts if pts is not None else round(frames / (rate * time_base)), motion))
                     frames += 1
