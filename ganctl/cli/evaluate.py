@@ -131,7 +131,7 @@ def video(
     forward-backward checked); scene cuts are left out. Chroma only (Lab a, b) when the input is black and
     white, else RGB 0-255. Lower is steadier; frames pair by order. Needs OpenCV (the video extra).
 
-    Example: [bold]ganctl eval video colour/film.mp4 --input film.mp4 --json[/]
+    Example: [bold]ganctl eval video colour/clip.mp4 --input clip.mp4 --json[/]
     """
     from ganctl.metrics.video import video_consistency
 

@@ -5,16 +5,17 @@ changes the colours still jump. :class:`TemporalBlender` takes each new output a
 (:mod:`ganctl.flow`, computed on the *input* frames, so it does not depend on the model) says the pixel is
 the same surface as before, mixes in the previous *blended* output warped to the current frame:
 
-    out_t = w * warp(out_{t-1}) + (1 - w) * model_t,   w = STRENGTH on consistent pixels, 0 elsewhere
+    out_t = w * warp(out_{t-1}) + (1 - w) * model_t,   w = strength on consistent pixels, 0 elsewhere
 
-Recursion makes it a running average along motion paths (about 1 / (1 - STRENGTH) frames long); new
+Recursion makes it a running average along motion paths (about 1 / (1 - strength) frames long); new
 content, occlusions and lighting changes (where the input does not agree) take the model's answer at once,
 and a scene cut starts afresh. The consistency mask is blurred a little so blended and unblended regions
 do not meet at a seam.
 
 Colourisation (models that keep the input's lightness, ``keeps_lightness``) blends only the chroma: Lab a and
 b (:mod:`ganctl.color`), with L from the current output, which is the input's own -- so no detail is
-smoothed away. Other models blend RGB.
+smoothed away, and the average can be long (:data:`CHROMA_STRENGTH`). Other models blend RGB, more briefly
+(:data:`RGB_STRENGTH`): every warp resamples the picture, and a long average would soften its texture.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from ganctl.color import lab_to_rgb, rgb_to_lab
 from ganctl.flow import Motion, opencv, warp
 
 # The previous output's share on consistent pixels (measured: docs/benchmarks.md, "Temporal video").
-STRENGTH = 0.8
+CHROMA_STRENGTH = 0.9
+RGB_STRENGTH = 0.8
 # Gaussian sigma (pixels) of the blur that softens the consistency mask's edges.
 MASK_SIGMA = 1.5
 
@@ -39,10 +41,10 @@ def _lab(rgb: np.ndarray) -> torch.Tensor:
 class TemporalBlender:
     """Blends each output frame with the previous (blended) one, following :class:`~ganctl.flow.Motion`."""
 
-    def __init__(self, chroma_only: bool = False, strength: float = STRENGTH):
+    def __init__(self, chroma_only: bool = False, strength: float | None = None):
         self.cv2 = opencv()
         self.chroma_only = chroma_only
-        self.strength = strength
+        self.strength = strength if strength is not None else CHROMA_STRENGTH if chroma_only else RGB_STRENGTH
         self.previous: np.ndarray | None = None  # the last blended output, float32 RGB (or gray) 0-255
 
     def __call__(self, output: np.ndarray, motion: Motion) -> np.ndarray:
