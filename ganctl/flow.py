@@ -58,11 +58,10 @@ def opencv_available() -> bool:
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
     """A uint8 H x W gray image from an H x W or H x W x 3 (RGB) uint8 frame."""
-    if frame.ndim == 2:
-        return frame
-    if frame.shape[2] == 1:
-        return frame[:, :, 0]
-    return opencv().cvtColor(np.ascontiguousarray(frame), opencv().COLOR_RGB2GRAY)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return opencv().cvtColor(np.ascontiguousarray(frame), opencv().COLOR_RGB2GRAY)
+    # PyAV's arrays of odd widths are views into padded rows; OpenCV's flow needs contiguous memory.
+    return np.ascontiguousarray(frame if frame.ndim == 2 else frame[:, :, 0])
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
