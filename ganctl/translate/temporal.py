@@ -33,9 +33,10 @@ RGB_STRENGTH = 0.8
 MASK_SIGMA = 1.5
 
 
-def _lab(rgb: np.ndarray) -> torch.Tensor:
-    """uint8 or float H x W x 3 RGB (0-255) -> 3 x H x W float32 Lab."""
-    return rgb_to_lab(torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1) / 255.0)
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 H x W x 3 RGB (0-255) -> H x W x 3 float32 Lab."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1) / 255.0
+    return rgb_to_lab(x).permute(1, 2, 0).numpy()
 
 
 class TemporalBlender:
@@ -45,25 +46,24 @@ class TemporalBlender:
         self.cv2 = opencv()
         self.chroma_only = chroma_only
         self.strength = strength if strength is not None else CHROMA_STRENGTH if chroma_only else RGB_STRENGTH
-        self.previous: np.ndarray | None = None  # the last blended output, float32 RGB (or gray) 0-255
+        # The last blended output, float32: Lab when blending chroma (warped as it is: one conversion a frame
+        # saved), else RGB (or gray) 0-255.
+        self.previous: np.ndarray | None = None
 
     def __call__(self, output: np.ndarray, motion: Motion) -> np.ndarray:
         """The output frame (uint8 H x W [x 3]) to write, given the model's frame and the input's motion."""
-        previous = self.previous
-        if motion.cut or motion.flow is None or previous is None or previous.shape[:2] != output.shape[:2] \
-                or previous.ndim != output.ndim:
-            self.previous = output.astype(np.float32)
+        chroma = self.chroma_only and output.ndim == 3
+        current = _lab(output) if chroma else output.astype(np.float32)
+        previous, self.previous = self.previous, current
+        if motion.cut or motion.flow is None or previous is None or previous.shape != current.shape:
             return output
         weight = self.cv2.GaussianBlur(motion.consistent.astype(np.float32), (0, 0), MASK_SIGMA) * self.strength
         warped = warp(previous, motion.flow)
-        current = output.astype(np.float32)
-        if self.chroma_only and output.ndim == 3:
-            lab_now, lab_then = _lab(current), _lab(warped)
-            w = torch.from_numpy(weight)
-            lab_now[1:] = w * lab_then[1:] + (1 - w) * lab_now[1:]
-            blended = lab_to_rgb(lab_now).permute(1, 2, 0).numpy() * 255.0
-        else:
-            w = weight[..., None] if output.ndim == 3 else weight
-            blended = w * warped + (1 - w) * current
-        self.previous = blended
-        return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        if chroma:
+            w = weight[..., None]
+            current[..., 1:] = w * warped[..., 1:] + (1 - w) * current[..., 1:]
+            rgb = lab_to_rgb(torch.from_numpy(current).permute(2, 0, 1)).permute(1, 2, 0).numpy() * 255.0
+            return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        w = weight[..., None] if output.ndim == 3 else weight
+        current[...] = w * warped + (1 - w) * current
+        return np.clip(current + 0.5, 0, 255).astype(np.uint8)
