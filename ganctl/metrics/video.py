@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganctl.color import rgb_to_lab
+from ganctl.color import frame_rgb_to_lab
 from ganctl.data.frames import looks_gray
 from ganctl.data.video import iter_frames
 from ganctl.errors import InputError
@@ -46,7 +46,7 @@ def _to_tensor(frame: np.ndarray) -> torch.Tensor:
 
 def _ab(frame: np.ndarray) -> np.ndarray:
     """Lab a and b (H x W x 2) of an RGB frame."""
-    return rgb_to_lab(_to_tensor(frame))[0, 1:].permute(1, 2, 0).numpy()
+    return frame_rgb_to_lab(frame)[..., 1:]
 
 
 def _fit(frame: np.ndarray, like: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ and a scene cut starts afresh. The consistency mask is blurred a little so blend
 do not meet at a seam.
 
 Colourisation (models that keep the input's lightness, ``keeps_lightness``) blends only the chroma: Lab a and
-b (:mod:`ganctl.color`), with L from the current output, which is the input's own -- so no detail is
+b (:func:`ganctl.color.frame_rgb_to_lab`), with L from the current output, which is the input's own -- so no detail is
 smoothed away, and the average can be long (:data:`CHROMA_STRENGTH`). Other models blend RGB, more briefly
 (:data:`RGB_STRENGTH`): every warp resamples the picture, and a long average would soften its texture.
 """
@@ -21,9 +21,8 @@ smoothed away, and the average can be long (:data:`CHROMA_STRENGTH`). Other mode
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ganctl.color import lab_to_rgb, rgb_to_lab
+from ganctl.color import frame_lab_to_rgb, frame_rgb_to_lab
 from ganctl.flow import Motion, opencv, warp
 
 # The previous output's share on consistent pixels (measured: docs/benchmarks.md, "Temporal video").
@@ -31,12 +30,6 @@ CHROMA_STRENGTH = 0.9
 RGB_STRENGTH = 0.8
 # Gaussian sigma (pixels) of the blur that softens the consistency mask's edges.
 MASK_SIGMA = 1.5
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """uint8 H x W x 3 RGB (0-255) -> H x W x 3 float32 Lab."""
-    x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1) / 255.0
-    return rgb_to_lab(x).permute(1, 2, 0).numpy()
 
 
 class TemporalBlender:
@@ -53,7 +46,7 @@ class TemporalBlender:
     def __call__(self, output: np.ndarray, motion: Motion) -> np.ndarray:
         """The output frame (uint8 H x W [x 3]) to write, given the model's frame and the input's motion."""
         chroma = self.chroma_only and output.ndim == 3
-        current = _lab(output) if chroma else output.astype(np.float32)
+        current = frame_rgb_to_lab(output) if chroma else output.astype(np.float32)
         previous, self.previous = self.previous, current
         if motion.cut or motion.flow is None or previous is None or previous.shape != current.shape:
             return output
@@ -62,8 +55,7 @@ class TemporalBlender:
         if chroma:
             w = weight[..., None]
             current[..., 1:] = w * warped[..., 1:] + (1 - w) * current[..., 1:]
-            rgb = lab_to_rgb(torch.from_numpy(current).permute(2, 0, 1)).permute(1, 2, 0).numpy() * 255.0
-            return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+            return np.clip(frame_lab_to_rgb(current) + 0.5, 0, 255).astype(np.uint8)
         w = weight[..., None] if output.ndim == 3 else weight
         current[...] = w * warped + (1 - w) * current
         return np.clip(current + 0.5, 0, 255).astype(np.uint8)
