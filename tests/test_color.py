@@ -95,3 +95,14 @@ def test_bad_shapes_are_refused():
         rgb_to_lab(torch.rand(1, 4, 2, 2))
     with pytest.raises(ValueError, match="3, H, W"):
         rgb_to_lab(torch.rand(3, 2))
+
+
+def test_opencv_frame_lab_agrees_with_kornia_and_inverts():
+    pytest.importorskip("cv2")
+    from ganctl.color import frame_lab_to_rgb, frame_rgb_to_lab
+
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    fast = frame_rgb_to_lab(rgb)
+    exact = rgb_to_lab(torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+    assert np.abs(fast - exact).max() < 0.35
+    assert np.abs(frame_lab_to_rgb(fast) - rgb).max() < 1.0

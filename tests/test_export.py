@@ -150,6 +150,19 @@ def test_translate_a_video_with_an_onnx_file(exported, tmp_path, cli):
     assert len(frames) == 5 and (frames[0].width, frames[0].height) == (36, 28)
 
 
+def test_temporal_video_with_a_colorize_onnx_file_blends_its_chroma(exported, runs, tmp_path, cli):
+    from ganctl.translate.onnx_translator import load_onnx_translator
+
+    path = exported["colorize", "a2b"]
+    assert load_onnx_translator(path).keeps_lightness and load_translator(runs["colorize"]).keeps_lightness
+    assert not load_onnx_translator(exported[EXPORTS[0]]).keeps_lightness or EXPORTS[0][0] == "colorize"
+    source = tmp_path / "clip.mp4"
+    make_video(source, frames=4, rate=5, size=(40, 32))
+    result = cli("translate", source, "--out", tmp_path / "out", "--model", path, "--temporal")
+    assert result.exit_code == 0, result.output
+    assert "translated 4 frames" in " ".join(result.output.split())
+
+
 def test_gan_generator_exports_from_noise(runs, exported, cli, tmp_path):
     path = exported["gan", "noise"]
     assert path == runs["gan"] / "gan_generator.onnx"

@@ -17,6 +17,7 @@ import time
 import pytest
 import torch
 import typer
+from test_frames import make_video
 from training_data import (
     make_ab_dataset,
     make_photos,
@@ -89,6 +90,9 @@ def test_every_help_example_runs(cli, real_data, mnist_source, mnist_subset, qui
     monkeypatch.chdir(work)
     make_photos(work / "photos", 8, size=32)
     shutil.copy(real_data / "video" / "chaplin.mp4", work / "film.mp4")
+    make_video(work / "clip.mp4", frames=6, size=(64, 48), codec="libx264")  # eval video's input and output
+    (work / "colour").mkdir()
+    make_video(work / "colour" / "clip.mp4", frames=6, size=(64, 48), codec="libx264")
     write_mnist(mnist_subset(64, 32), work / "data" / "mnist")
     make_photos(work / "datasets" / "horse2zebra" / "testB", 4)  # eval fid's two folders
     make_photos(work / "translated", 4, seed=1)

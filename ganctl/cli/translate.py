@@ -45,6 +45,11 @@ def translate(
     eval_mode: bool = typer.Option(False, "--eval-mode", help=EVAL_MODE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print what was translated, skipped and written as JSON on "
                                  "stdout."),
+    temporal: bool = typer.Option(None, "--temporal/--frame-by-frame", show_default="--temporal for videos",
+                                  help="Videos: blend each output frame with the previous one where the input's "
+                                       "motion (optical flow) says they show the same thing, so colours do not "
+                                       "flicker; scene cuts start afresh. --frame-by-frame translates each frame "
+                                       "on its own. Needs OpenCV (the video extra)."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per forward pass.",
                                    rich_help_panel=_PERF),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PERF),
@@ -58,6 +63,11 @@ def translate(
     back as videos (same frame rate, audio kept). Images of any size are translated; a file that cannot be
     read is skipped and one that fails is reported, by name, and the rest go on. Exit 0 when every readable
     image was written, 1 when some failed.
+
+    Videos are translated with temporal consistency by default (--temporal): where the input's optical flow
+    says a pixel shows what it showed in the last frame, the output keeps most of its last colour, so it does
+    not flicker (colourisation: only the chroma; measured in docs/benchmarks.md). Without OpenCV ganctl says
+    so once and translates frame by frame.
 
     An .onnx file from ganctl export (--model runs/cyclegan/exp/cyclegan_a2b.onnx) runs with ONNX Runtime, as
     exported (fp32; eval mode for batch-norm nets).
@@ -80,7 +90,7 @@ def translate(
     for input, target in targets.items():
         summaries[input.name] = translate_path(
             input, target, translator, batch_size=batch_size, num_workers=num_workers, fmt=fmt.lower(),
-            size=_parse_size(size), overwrite=overwrite, strict=strict)
+            size=_parse_size(size), overwrite=overwrite, strict=strict, temporal=temporal)
     summary = summaries[inputs[0].name] if len(summaries) == 1 else merge_summaries(summaries)
     one_video = len(inputs) == 1 and inputs[0].is_file() and is_video_path(inputs[0], gif_as_video=True)
     console.info(summary.line("frames" if one_video else "images"))

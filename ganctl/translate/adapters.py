@@ -67,7 +67,9 @@ class ModelAdapter:
     ``examples``: what the direction translates in a dataset (:class:`Examples`), None when the kind does not
     say (``viz grid`` then shows the training's samples);
     ``graph_mode``: the mode of the image an exported graph (``ganctl export``) takes, when not ``in_mode``:
-    ``L`` for a model that reads only lightness (colorize), whose graph repeats the gray channel into RGB.
+    ``L`` for a model that reads only lightness (colorize), whose graph repeats the gray channel into RGB;
+    ``keeps_lightness``: the output has the input's Lab lightness (colorize), so only its chroma can differ
+    from frame to frame (``translate --temporal`` blends only that).
     """
 
     network: str
@@ -78,6 +80,7 @@ class ModelAdapter:
     domains: tuple[str, str] = ("A", "B")
     examples: FindExamples | None = None
     graph_mode: str | None = None
+    keeps_lightness: bool = False
 
 
 AdapterFactory = Callable[[dict[str, Any], str], ModelAdapter]
@@ -217,7 +220,8 @@ def colorize_adapter(config: dict[str, Any], direction: str) -> ModelAdapter:
     if space != "lab":
         raise OptionError("--model", f"colorize model in colour space {space!r}; this ganctl knows only 'lab'")
     return ModelAdapter(network="G", in_mode="RGB", out_channels=3, prepare=lightness_input, finish=colour_output,
-                        examples=colorize_examples, graph_mode="L")
+                        examples=colorize_examples, graph_mode="L",
+                        keeps_lightness=True)
 
 
 @register_adapter("cut")

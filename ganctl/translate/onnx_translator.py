@@ -133,6 +133,8 @@ class OnnxTranslator:
         self.size = (_dim(self.input.shape[2]), _dim(self.input.shape[3]))
         self.test_mode = self.metadata.get("test_mode") or None
         self.direction = self.metadata.get("direction") or None
+        # Colorize graphs keep the input's lightness (ModelAdapter.keeps_lightness); the export says the kind.
+        self.keeps_lightness = self.metadata.get("kind") == "colorize"
         providers = session.get_providers()
         self.device = "onnxruntime-" + ("cuda" if "CUDAExecutionProvider" in providers else "cpu")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ganctl import console
 from ganctl.data.formats import is_image_path, is_video_path
 from ganctl.errors import ImageReadError, InputError, OptionError, OutputError
+from ganctl.flow import INSTALL_HINT, opencv, opencv_available
 from ganctl.fsutil import check_output_outside_input
 from ganctl.translate.onnx_translator import OnnxTranslator, is_onnx_path, load_onnx_translator
 from ganctl.translate.pipeline import Job, translate_images
@@ -78,17 +79,32 @@ def open_model(model: str | os.PathLike, direction: str | None, device: str, pre
     return load_translator(model, direction or "a2b", device, precision, eval_mode=eval_mode)
 
 
+def _use_temporal(temporal: bool | None) -> bool:
+    """Whether a video is translated temporally: as asked, or by default where OpenCV is there (said once if not)."""
+    if temporal is not None:
+        if temporal:
+            opencv()  # a one-line error with the install command when it is missing
+        return temporal
+    if opencv_available():
+        return True
+    console.warn(f"translating frame by frame: temporal consistency needs OpenCV ({INSTALL_HINT})")
+    return False
+
+
 def translate_path(input: str | os.PathLike, out: str | os.PathLike,
                    model: str | os.PathLike | Translator | OnnxTranslator, *, direction: str | None = None,
                    device: str = "auto", precision: str = "auto", batch_size: int = 16,
                    num_workers: int | None = None, fmt: str = "png", size: int | None = None,
-                   overwrite: bool = False, strict: bool = False, eval_mode: bool = False) -> TranslateSummary:
+                   overwrite: bool = False, strict: bool = False, eval_mode: bool = False,
+                   temporal: bool | None = None) -> TranslateSummary:
     """Translate an image, a folder (tree mirrored under ``out``) or a video into ``out``.
 
     ``model`` is a run folder, a ``.safetensors`` checkpoint, an ``.onnx`` graph (run by ONNX Runtime, as
     exported: ``eval_mode`` does not apply) or a ready translator; ``direction``: a2b or b2a (default: a2b, or
     the ONNX file's); ``eval_mode``: batch norm with running statistics and no dropout (see
-    :mod:`ganctl.translate.test_mode`).
+    :mod:`ganctl.translate.test_mode`); ``temporal``: for a video, blend each output frame with the previous
+    one along the input's motion (:mod:`ganctl.translate.temporal`): True, False (frame by frame) or None
+    (the default: temporal when OpenCV is installed, else frame by frame with a note how to install it).
     """
     src, out = Path(input), Path(out)
     if not src.exists():
@@ -98,15 +114,17 @@ def translate_path(input: str | os.PathLike, out: str | os.PathLike,
         raise OutputError(out, "is a file; --out must be a folder")
     if size is not None and size < 1:
         raise OptionError("--size", "must be a positive number of pixels (or keep)")
+    is_video = src.is_file() and is_video_path(src, gif_as_video=True)
+    temporal = _use_temporal(temporal) if is_video else False
     translator = model if isinstance(model, (Translator, OnnxTranslator)) else open_model(
         model, direction, device, precision, eval_mode)
     summary = TranslateSummary(device=str(translator.device), precision=translator.precision_name,
                                test_mode=translator.test_mode)
     start = time.perf_counter()
-    if src.is_file() and is_video_path(src, gif_as_video=True):
+    if is_video:
         target = out / (src.stem + video_output_suffix(src.suffix))
         translate_video(src, target, translator, batch_size=batch_size, size=size, overwrite=overwrite,
-                        summary=summary)
+                        temporal=temporal, summary=summary)
     else:
         if src.is_dir():
             jobs = plan_folder(src, out, fmt, summary, strict)

@@ -93,6 +93,11 @@ class Translator:
         """The mode (``L`` or ``RGB``) the decoder must deliver."""
         return self.adapter.in_mode
 
+    @property
+    def keeps_lightness(self) -> bool:
+        """Whether outputs keep the input's Lab lightness (colorize models): see :class:`ModelAdapter`."""
+        return self.adapter.keeps_lightness
+
     @torch.inference_mode()
     def __call__(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Translate equal-sized uint8 images; returns uint8 images of the same H x W (H x W or H x W x 3)."""

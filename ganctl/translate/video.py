@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -57,25 +57,35 @@ def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str
     return "libx264", pix_fmt, {"crf": "18", "preset": "fast"}
 
 
-def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str,
-                          size: tuple[int, int]) -> Iterator[tuple[str, Any, Any]]:
-    """Demux and decode in a thread; yields ("frame", HxW[xC] uint8, pts) and ("audio", packet, None)."""
+def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str, size: tuple[int, int],
+                          analyse: Callable[[np.ndarray], Any] | None = None) -> Iterator[tuple[str, Any, Any, Any]]:
+    """Demux and decode in a thread; yields ("frame", HxW[xC] uint8, pts, analysis), ("audio", packet, None,
+    None) and, before the first frame of a rotated video, ("display", its display matrix, None, None).
+
+    ``analyse`` (the input's motion, for --temporal) runs on each frame in that thread too, alongside the model.
+    """
     items: queue.Queue = queue.Queue(maxsize=64)
     stop = threading.Event()
     streams = [video] + ([audio] if audio is not None else [])
 
     def work() -> None:
+        first = True
         try:
             for packet in container.demux(*streams):
                 if stop.is_set():
                     return
                 if audio is not None and packet.stream is audio:
                     if packet.dts is not None:
-                        items.put(("audio", packet, None))
+                        items.put(("audio", packet, None, None))
                     continue
                 for frame in packet.decode():
+                    if first:  # a phone video's rotation: carried to the output as it is
+                        first = False
+                        matrix = _display_matrix(frame)
+                        if matrix is not None:
+                            items.put(("display", matrix, None, None))
                     arr = frame.reformat(width=size[0], height=size[1], format=fmt).to_ndarray()
-                    items.put(("frame", arr, frame.pts))
+                    items.put(("frame", arr, frame.pts, analyse(arr) if analyse is not None else None))
             items.put(_END)
         except BaseException as exc:  # handed to the consumer, which raises it in the main thread
             items.put(exc)
@@ -99,6 +109,14 @@ def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str,
                 pass
 
 
+def _display_matrix(frame: Any) -> list[int] | None:
+    """The display matrix (rotation, flips) a frame carries as side data: FFmpeg's 9 int32, or None."""
+    for data in getattr(frame, "side_data", ()):
+        if getattr(data.type, "name", None) == "DISPLAYMATRIX" and len(bytes(data)) == 36:
+            return np.frombuffer(bytes(data), np.int32).tolist()
+    return None
+
+
 class _VideoWriter:
     """Encodes uint8 frames into one video stream (plus an optional remuxed audio stream)."""
 
@@ -119,6 +137,13 @@ class _VideoWriter:
                 self.audio = self.container.add_stream_from_template(audio)
             except (av.error.FFmpegError, ValueError) as exc:
                 console.warn(f"{path.name}: audio ({audio.codec_context.name}) not copied: {exc}")
+
+    def set_display_matrix(self, matrix: list[int]) -> None:
+        """Write the source's display matrix (its rotation) into the output; called before the first frame."""
+        try:
+            self.stream.set_display_matrix(matrix)
+        except (av.error.FFmpegError, ValueError, AttributeError) as exc:  # AttributeError: PyAV before 16
+            console.warn(f"rotation metadata not kept: {exc}")
 
     def _frame(self, pixels: np.ndarray) -> av.VideoFrame:
         if self.pix_fmt == "pal8":
@@ -153,9 +178,13 @@ class _VideoWriter:
 
 
 def translate_video(source: Path, target: Path, translator: Translator, *, batch_size: int = 16,
-                    size: int | None = None, overwrite: bool = False,
+                    size: int | None = None, overwrite: bool = False, temporal: bool = False,
                     summary: TranslateSummary | None = None) -> TranslateSummary:
-    """Translate every frame of ``source`` into the video ``target`` (same rate, frame count and audio)."""
+    """Translate every frame of ``source`` into the video ``target`` (same rate, frame count and audio).
+
+    ``temporal``: blend each output with the previous one where the input's motion says they show the same
+    thing (:mod:`ganctl.translate.temporal`; needs OpenCV), instead of frame by frame.
+    """
     summary = summary if summary is not None else TranslateSummary()
     if target.exists() and not overwrite:
         console.warn(f"skipped {source}: {target} exists already (use --overwrite to replace it)")
@@ -163,6 +192,13 @@ def translate_video(source: Path, target: Path, translator: Translator, *, batch
         return summary
     if target.resolve() == source.resolve():
         raise OutputError(target, "would overwrite its input")
+    tracker = blender = None
+    if temporal:
+        from ganctl.flow import MotionTracker
+        from ganctl.translate.temporal import TemporalBlender
+
+        tracker = MotionTracker()
+        blender = TemporalBlender(chroma_only=getattr(translator, "keeps_lightness", False))
     try:
         container = av.open(str(source))
     except (av.error.FFmpegError, OSError) as exc:
@@ -180,28 +216,34 @@ def translate_video(source: Path, target: Path, translator: Translator, *, batch
         with atomic_path(target) as tmp, console.progress(f"translating {source.name}", video.frames or None,
                                                           unit="frame") as advance:
             writer = _VideoWriter(tmp, target.suffix.lower(), width, height, rate, time_base, audio)
-            batch: list[tuple[np.ndarray, int]] = []
+            batch: list[tuple[np.ndarray, int, Any]] = []
 
             def flush() -> None:
-                outs = translator([pixels for pixels, _ in batch])
-                for out, (_, pts) in zip(outs, batch):
-                    writer.write(out, pts)
+                outs = translator([pixels for pixels, _, _ in batch])
+                for out, (_, pts, motion) in zip(outs, batch):
+                    writer.write(blender(out, motion) if blender is not None else out, pts)
                 summary.translated += len(batch)
                 advance(len(batch))
                 batch.clear()
 
             try:
                 frames = 0
-                for kind, item, pts in _frames_in_background(container, video, audio, fmt, (width, height)):
+                for kind, item, pts, motion in _frames_in_background(container, video, audio, fmt, (width, height),
+                                                                     tracker):
                     if kind == "audio":
                         writer.write_audio(item)
                         continue
-                    batch.append((item, pts if pts is not None else round(frames / (rate * time_base))))
+                    if kind == "display":
+                        writer.set_display_matrix(item)
+                        continue
+                    batch.append((item, pts if pts is not None else round(frames / (rate * time_base)), motion))
                     frames += 1
                     if len(batch) >= batch_size:
                         flush()
                 if batch:
                     flush()
+                if not frames:
+                    raise ImageReadError(source, "no video frames could be decoded (empty, truncated or corrupt)")
                 writer.close()
             except av.error.FFmpegError as exc:
                 raise ImageReadError(source, f"video could not be translated ({exc})") from None
