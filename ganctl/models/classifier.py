@@ -61,9 +61,12 @@ class DomainClassifier(nn.Module):
         self.feature_dim = feature_dim
 
         def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(cout),
+            # group norm, not batch norm: each image is judged on its own (a batch of one domain's images,
+            # or a short training run's lagging running statistics, must not change the verdict)
+            return [nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False), nn.GroupNorm(max(1, cout // 8), cout),
                     nn.ReLU(inplace=True),
-                    nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+                    nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.GroupNorm(max(1, cout // 8), cout),
+                    nn.ReLU(inplace=True)]
 
         widths = [3, width, 2 * width, 4 * width, feature_dim]
         self.body = nn.Sequential(*(layer for cin, cout in zip(widths, widths[1:]) for layer in block(cin, cout)),
