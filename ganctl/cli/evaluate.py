@@ -176,10 +176,13 @@ def run(
         return
     from rich.console import Console
 
-    from ganctl.metrics.run_eval import ABOUT
+    from ganctl.metrics.run_eval import ABOUT, RUN_KEYS
 
     typer.echo(f"{report['run']}: {report['kind']} at step {report['step']}, {report['split']} split")
     typer.echo("; ".join(f"{key}: {report[key]}" for key in ABOUT if report.get(key) is not None))
+    for key, value in report.items():  # words among the scores (domain_classifier_accuracy_on): a line each
+        if isinstance(value, str) and key not in (*RUN_KEYS, *ABOUT):
+            typer.echo(f"{key}: {value}")
     Console().print(_report_table(report))
     console.info(f"written to {Path(report['run']) / 'eval.json'} and metrics.jsonl ({report['seconds']:.1f} s)")
 
@@ -190,7 +193,7 @@ def _report_table(report: dict[str, Any]) -> Any:
 
     from ganctl.metrics.run_eval import ABOUT, RUN_KEYS
 
-    scores = {k: v for k, v in report.items() if k not in (*RUN_KEYS, *ABOUT, "seconds")}
+    scores = {k: v for k, v in report.items() if k not in (*RUN_KEYS, *ABOUT, "seconds") and not isinstance(v, str)}
     groups = {k: v for k, v in scores.items() if isinstance(v, dict)}
     single = {k: v for k, v in scores.items() if not isinstance(v, dict)}
     table = Table()
