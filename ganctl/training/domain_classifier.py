@@ -66,7 +66,8 @@ class DomainClassifier(Recipe):
     [bold]eval run[/] reports the share of translated test images it takes for the target domain
     (domain_accuracy) and [bold]eval fid --features domain[/] uses its features; both train one on first use
     (about two minutes of a 2-core CPU) and keep it in $GANCTL_HOME/weights/, keyed by the training images'
-    content and these settings. Its accuracy on the test split (or a held-out share of train) is printed and kept with it.
+    content and these settings. Its accuracy on the test split (or a held-out share of train) is printed and
+    kept with it.
 
     Example: [bold]ganctl train domain-classifier --data horse2zebra[/]
     """
