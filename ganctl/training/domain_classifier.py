@@ -35,7 +35,7 @@ class DomainClassifierOptions(TrainOptions):
                             "the accuracy.", panel=DATA, positive=True)
     width: int = option(16, "Filters of the first convolution (doubling twice).", positive=True)
     feature_dim: int = option(128, "Size of the pooled features that --features domain uses.", positive=True)
-    steps: int = option(300, "Training steps.", panel=SCHEDULE, positive=True)
+    steps: int = option(600, "Training steps.", panel=SCHEDULE, positive=True)
     batch_size: int = option(16, "Images of each domain per step (per process).", panel=SCHEDULE, short="-b",
                              positive=True)
     lr: float = option(2e-3, "Peak learning rate of the one-cycle schedule.", panel=SCHEDULE, positive=True)
