@@ -8,7 +8,7 @@ features), which the recipes themselves use: training from there would make an i
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ganctl import console
 from ganctl.metrics.digits import TrainedClassifier, classifier_path, load_classifier
@@ -55,18 +55,21 @@ def get_domain_classifier(data: str | os.PathLike, device: torch.device | str = 
     """
     import tempfile
 
-    from ganctl.metrics.domain import load_domain_classifier
-    from ganctl.training.domain_classifier import DomainClassifier, DomainClassifierOptions
+    from ganctl.metrics.domain import KIND, load_domain_classifier
     from ganctl.training.options import merge_options
+    from ganctl.training.recipe import get_recipe
     from ganctl.training.runner import train
 
-    folders = DomainClassifier.find_data(str(data))
-    opts = merge_options(DomainClassifierOptions, DomainClassifier.presets[DOMAIN_PRESET], {"data": str(folders.root)})
-    path = DomainClassifier.install_path(opts, folders)
+    # The recipe through the registry: importing its module here would close an import circle (its evaluation
+    # reads ganctl.metrics.evaluation, which reads fid, which reads this module).
+    recipe: Any = get_recipe(KIND)
+    folders = recipe.find_data(str(data))
+    opts = merge_options(recipe.options, recipe.presets[DOMAIN_PRESET], {"data": str(folders.root)})
+    path = recipe.install_path(opts, folders)
     if not path.exists():
         console.info(f"no domain classifier for {folders.root} in {path.parent}: training one (once; kept for "
                      f"later runs)")
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".domain-classifier-run-", dir=path.parent) as run:
-            train("domain-classifier", str(folders.root), run=run, preset=DOMAIN_PRESET, device="cpu", out=str(path))
+            train(KIND, str(folders.root), run=run, preset=DOMAIN_PRESET, device="cpu", out=str(path))
     return load_domain_classifier(path, device)
