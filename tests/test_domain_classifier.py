@@ -188,3 +188,18 @@ def test_eval_fid_on_domain_features_needs_data_and_scores_a_set_against_itself_
     other = cli("eval", "fid", h2z_small / "testA", h2z_small / "testB", "--features", "domain", "--data", h2z_small,
                 "--json")
     assert json.loads(other.stdout.strip().splitlines()[-1])["fid"] > out["fid"]
+
+
+def test_step_batches_cycle_the_source_and_resume_at_any_step():
+    """--steps as one epoch: the source's epochs in turn; starting at step k gives what the full pass gives there."""
+    from ganctl.training.data import BatchOrder, MemoryBatches, StepBatches
+
+    items = torch.arange(10)
+    source = MemoryBatches(BatchOrder([10], 4, seed=3), [(items,)])  # 2 steps per source epoch
+    steps = StepBatches(source, 5)
+    full = [b.tolist() for b in steps.epoch(0)]
+    expected = [b.tolist() for e in range(3) for b in source.epoch(e)][:5]
+    assert steps.steps_per_epoch == 5 and full == expected
+    assert [b.tolist() for b in steps.epoch(0, start=3)] == full[3:]
+    second = [b.tolist() for b in steps.epoch(1)]
+    assert second == [b.tolist() for e in range(2, 6) for b in source.epoch(e)][1:6]
