@@ -78,6 +78,15 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     console.set_debug(False)
 
 
+@pytest.fixture(autouse=True)
+def _quick_domain_judge(monkeypatch):
+    """Evaluations of photo runs train their dataset's domain classifier on first use: with the smoke preset (two
+    steps of a tiny CNN) here, so they take a second; tests that need a real one train it themselves."""
+    from ganctl.metrics import classifier_cache
+
+    monkeypatch.setattr(classifier_cache, "DOMAIN_PRESET", "smoke")
+
+
 @pytest.fixture
 def one_thread():
     """Tiny nets: one intra-op thread is faster than two fighting over a busy CPU."""

@@ -35,6 +35,7 @@ EXTRA = {
     "prepare mnist-color": ("--limit", "20"),
     "prepare mnist-rotate": ("--limit", "20"),
     "train classifier": SMOKE,
+    "train domain-classifier": SMOKE,
     # 16 training pairs in one batch: one step per epoch, so 8 steps leave the epochs viz grid's example names.
     "train cyclegan": ("--preset", "smoke", "--batch-size", "16", "--epochs", "8", "--max-steps", "8"),
     "train cut": SMOKE,
@@ -102,6 +103,7 @@ def test_every_help_example_runs(cli, real_data, mnist_source, mnist_subset, qui
     shutil.copytree(mnist_source, raw_dir("mnist"), dirs_exist_ok=True)
     prepare_mnist_color(datasets_dir() / "mnist-color", limit=16, mnist=mnist_subset(64, 32))
     make_ab_dataset(datasets_dir() / "facades", n_train=4, n_test=2)
+    make_ab_dataset(datasets_dir() / "horse2zebra", n_train=4, n_test=2)
     # Inception at 299 px costs a minute on a busy CPU; its features are tested in test_metrics_fid.py, so here a
     # stand-in of the same interface (uint8 N x 3 x H x W -> N x d) serves eval fid's example.
     monkeypatch.setattr(fid, "inception_extractor", lambda weights=None, resize="antialias": PooledPixels())

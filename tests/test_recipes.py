@@ -126,13 +126,23 @@ def test_a_trained_model_is_used_as_its_kind_is(name, data_for, tmp_path, cli):
         installed = load_classifier(options["out"])
         assert 0.0 <= installed.test_accuracy <= 1.0
         assert installed.model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    elif kind == "domain-classifier":
+        from ganctl.metrics.domain import load_domain_classifier
+
+        installed = load_domain_classifier(options["out"])
+        assert 0.0 <= installed.accuracy <= 1.0 and "test split" in installed.measured_on
+        assert installed.model(torch.zeros(2, 3, installed.size, installed.size)).shape == (2, 2)
     else:
         raise AssertionError(f"test_recipes.py does not know how a {kind} model is used: add it here")
 
 
 # What eval run reports at least, per recipe (a recipe not listed here must report some score).
+DOMAIN_SCORES = {"domain_accuracy", "domain_accuracy_input", "domain_accuracy_real", "content_ssim"}
 EVAL_SCORES = {
-    "cyclegan": {"a2b_count", "a2b_fid", "a2b_kid_mean", "a2b_kid_std", "b2a_count", "b2a_fid"},
+    "cyclegan": {"a2b_count", "a2b_fid", "a2b_kid_mean", "a2b_kid_std", "b2a_count", "b2a_fid",
+                 "domain_classifier_accuracy", *(f"{d}_{k}" for d in ("a2b", "b2a") for k in DOMAIN_SCORES)},
+    "cut": {"a2b_count", "a2b_fid", "domain_classifier_accuracy", *(f"a2b_{k}" for k in DOMAIN_SCORES)},
+    "domain-classifier": {"count", "test_accuracy", "test_accuracy_A", "test_accuracy_B"},
     "colorize": {"count", "fid", "kid_mean", "kid_std", "ssim", "ssim_std", "psnr", "psnr_std",
                  "colourfulness_fake", "colourfulness_real"},
     "gan": {"count", "fid", "kid_mean", "kid_std", "digit_share", "digit_coverage_entropy"},

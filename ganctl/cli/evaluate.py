@@ -40,8 +40,12 @@ def fid(
     fake: Path = typer.Argument(..., help="Folder of generated images.", show_default=False),
     kid: bool = typer.Option(False, "--kid", help="Also compute KID: mean and std over 100 random subsets "
                              "of min(1000, N) images (seeded)."),
-    features: str = typer.Option("inception", "--features", help="inception (standard FID) or digits "
-                                 "(ganctl's MNIST classifier; offline, for digit tasks)."),
+    features: str = typer.Option("inception", "--features", help="inception (standard FID), digits "
+                                 "(ganctl's MNIST classifier; offline, for digit tasks) or domain (the --data "
+                                 "dataset's domain classifier; offline, for photo tasks)."),
+    data: Path = typer.Option(None, "--data", show_default=False,
+                              help="--features domain: the dataset (trainA/ trainB/ folder or named dataset) whose "
+                                   "domain classifier gives the features (trained once on first use)."),
     weights: Path = typer.Option(None, "--weights", show_default=False,
                                  help="The FID Inception weights file pt_inception-2015-12-05-6726825d.pth "
                                       "(default: looked up in $GANCTL_HOME/weights/, downloaded once if missing)."),
@@ -62,6 +66,8 @@ def fid(
     TensorFlow-compatible bilinear resize without antialiasing (--resize tf1). Scores are only comparable with
     scores computed with the same weights and the same resizing. --features digits resizes to 28x28
     (bilinear, antialiased) and uses ganctl's own digit classifier, so its scores are not Inception FIDs.
+    --features domain resizes to 64x64 and uses the pooled features of the --data dataset's domain
+    classifier (A vs B): offline, comparable between runs on that dataset only.
 
     Example: [bold]ganctl eval fid datasets/horse2zebra/testB translated/ --kid[/]
     """
@@ -69,7 +75,7 @@ def fid(
     from ganctl.metrics.fid import compute_fid
 
     result = compute_fid(real, fake, features=features.lower(), kid=kid, weights=weights, resize=resize.lower(),
-                         batch_size=batch_size, device=resolve_device(device), strict=strict)
+                         batch_size=batch_size, device=resolve_device(device), strict=strict, data=data)
     out = result.as_dict()
     if as_json:
         console.emit_json(out)
@@ -159,7 +165,8 @@ def run(
                               help="The dataset folder (gan, classifier: MNIST's IDX folder), when it is no longer "
                                    "where the run's config.json says."),
     features: str = typer.Option("auto", "--features", help="FID/KID features: auto (digits for MNIST sets and gan, "
-                                 "else inception), digits or inception."),
+                                 "else inception), digits, inception or domain (the run's dataset's domain "
+                                 "classifier)."),
     weights: Path = typer.Option(None, "--weights", show_default=False, help="FID Inception weights file."),
     limit: int = typer.Option(None, "--limit", min=2, show_default=False,
                               help="Evaluate the first N images only (gan: N samples against N digits)."),
@@ -173,7 +180,14 @@ def run(
 
     cyclegan: the test split translated both ways; per direction FID/KID, digit-kept and colour accuracy for
     labelled digit sets (mnist-color, mnist-rotate), SSIM/PSNR against the ground truth for paired sets
-    (prepare grayscale), colourfulness when the target is colour.
+    (prepare grayscale), colourfulness when the target is colour. Photo sets also get domain_accuracy (the
+    share of translations that the dataset's domain classifier, trained once on its train split, takes for
+    the target domain) beside its bounds domain_accuracy_input (the untranslated inputs) and
+    domain_accuracy_real (real target images), content_ssim (mean SSIM of the luminance of input and
+    translation), and domain_classifier_accuracy (the classifier's own, on domain_classifier_accuracy_on).
+    cut: the same, A -> B only.
+
+    domain-classifier: test_accuracy (and _A, _B) of the run's own classifier on its dataset's test split.
 
     colorize: the test photos (testB; a plain photo folder's own photos) made gray and colourised; SSIM/PSNR
     against the true colours, colourfulness of both, FID/KID (Inception).
@@ -197,10 +211,13 @@ def run(
         return
     from rich.console import Console
 
-    from ganctl.metrics.run_eval import ABOUT
+    from ganctl.metrics.run_eval import ABOUT, RUN_KEYS
 
     typer.echo(f"{report['run']}: {report['kind']} at step {report['step']}, {report['split']} split")
     typer.echo("; ".join(f"{key}: {report[key]}" for key in ABOUT if report.get(key) is not None))
+    for key, value in report.items():  # words among the scores (domain_classifier_accuracy_on): a line each
+        if isinstance(value, str) and key not in (*RUN_KEYS, *ABOUT):
+            typer.echo(f"{key}: {value}")
     Console().print(_report_table(report))
     console.info(f"written to {Path(report['run']) / 'eval.json'} and metrics.jsonl ({report['seconds']:.1f} s)")
 
@@ -211,7 +228,7 @@ def _report_table(report: dict[str, Any]) -> Any:
 
     from ganctl.metrics.run_eval import ABOUT, RUN_KEYS
 
-    scores = {k: v for k, v in report.items() if k not in (*RUN_KEYS, *ABOUT, "seconds")}
+    scores = {k: v for k, v in report.items() if k not in (*RUN_KEYS, *ABOUT, "seconds") and not isinstance(v, str)}
     groups = {k: v for k, v in scores.items() if isinstance(v, dict)}
     single = {k: v for k, v in scores.items() if not isinstance(v, dict)}
     table = Table()

@@ -9,6 +9,13 @@ For each direction (``a2b``: testA through ``G_A`` against testB; ``b2a``: testB
 * ``colour_accuracy`` (target palette with more than one colour): the translated digit has its digit's colour;
 * ``ssim``, ``psnr`` (+ ``_std``) and ``pairs`` for paired test sets (same relative names in testA and testB);
 * ``colourfulness_fake`` / ``colourfulness_real`` when the target domain is colour;
+* photo sets (all but the MNIST-based ones): ``domain_accuracy``, the share of translations that the dataset's
+  domain classifier (:mod:`ganctl.metrics.domain`, trained on first use) takes for the target domain, beside
+  its two bounds: ``domain_accuracy_input``, the same share for the untranslated inputs, and
+  ``domain_accuracy_real``, for the real images of the target domain; ``content_ssim``, the mean SSIM of the
+  luminance of each input and its translation (how much of the input's structure is kept); and once, outside
+  the directions, ``domain_classifier_accuracy`` (the classifier's own accuracy) and
+  ``domain_classifier_accuracy_on`` (measured on what: the test split or a held-out share of train);
 * ``count``: the images translated.
 """
 
@@ -20,6 +27,7 @@ from typing import Any
 
 import torch
 
+from ganctl import console
 from ganctl.data.imageio import list_images
 from ganctl.metrics import colour as colour_metrics
 from ganctl.metrics.evaluation import (
@@ -100,6 +108,44 @@ def _paired_scores(fakes: list[torch.Tensor], src_names: list[str], target: Load
     return pair_scores(refs, outs, names)
 
 
+def _content_ssim(inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> float:
+    """Mean SSIM of the luminance (ITU-R BT.601) of each input and its translation (same size, uint8)."""
+    from kornia.color import rgb_to_grayscale
+
+    from ganctl.metrics.ssim import ssim_values
+
+    def luma(img: torch.Tensor) -> torch.Tensor:
+        x = img.float().div(255.0)[None]
+        return x if x.shape[1] == 1 else rgb_to_grayscale(x)
+
+    values = [float(ssim_values(luma(a), luma(b))[0]) for a, b in zip(inputs, outputs)]
+    return sum(values) / len(values) if values else math.nan
+
+
+def _domain_judge(run: RunToEvaluate, root: Path) -> Any:
+    """The dataset's domain classifier (trained on first use), or None with a warning when it cannot be had."""
+    from ganctl.errors import GanctlError
+    from ganctl.metrics.classifier_cache import get_domain_classifier
+
+    try:
+        return get_domain_classifier(root, run.device)
+    except GanctlError as exc:
+        console.warn(f"domain metrics skipped: {exc}")
+        return None
+
+
+def _domain_scores(judge: Any, source: list[torch.Tensor], target: list[torch.Tensor], fakes: list[torch.Tensor],
+                   dst: str, batch_size: int) -> dict[str, float]:
+    """``domain_accuracy`` of the translations and its two bounds, and ``content_ssim`` (see the module docstring)."""
+    from ganctl.metrics.domain import share_taken_for
+
+    def share(images: list[torch.Tensor]) -> float:
+        return share_taken_for(judge.model, images, judge.size, dst, batch_size)
+
+    return {"domain_accuracy": share(fakes), "domain_accuracy_input": share(source),
+            "domain_accuracy_real": share(target), "content_ssim": _content_ssim(source, fakes)}
+
+
 def evaluate_cyclegan(run: RunToEvaluate, directions: tuple[str, ...] = tuple(DIRECTIONS)) -> RunScores:
     """Evaluate a cyclegan run on its dataset's split, both directions (see the module docstring).
 
@@ -122,6 +168,7 @@ def evaluate_cyclegan(run: RunToEvaluate, directions: tuple[str, ...] = tuple(DI
         domains[d] = read_images(run.first(files), "L" if channels[d] == 1 else "RGB", root, str(folder))
 
     distance = feature_distance(run, feature_name)
+    judge = None if digits else _domain_judge(run, root)
     labels = meta.get("labels") or {}
     classifier = None
     if labels:
@@ -151,7 +198,11 @@ def evaluate_cyclegan(run: RunToEvaluate, directions: tuple[str, ...] = tuple(DI
         if channels[dst] == 3:
             res["colourfulness_fake"] = mean_colourfulness(fakes)
             res["colourfulness_real"] = mean_colourfulness(target.images)
+        if judge is not None:
+            res.update(_domain_scores(judge, source.images, target.images, fakes, dst, run.batch_size))
         results[direction] = res
+    if judge is not None:
+        results.update(domain_classifier_accuracy=judge.accuracy, domain_classifier_accuracy_on=judge.measured_on)
     images = f"{split}A <-> {split}B" if len(directions) == 2 else f"{split}A -> {split}B"
     return RunScores(results, images=images, dataset=str(root), dataset_kind=kind or None,
                      features=feature_name if distance is not None else None)

@@ -37,7 +37,7 @@ class RunToEvaluate:
     config: dict[str, Any]  # the run's config.json
     split: str = "test"  # "test" or "train"
     data: str | os.PathLike | None = None  # --data: where the run's data is now, when it moved
-    features: str = "auto"  # "auto", "digits" or "inception"
+    features: str = "auto"  # "auto", "digits", "inception" or "domain"
     weights: str | os.PathLike | None = None  # --weights: the Inception weights file
     batch_size: int = 64
     device: torch.device = torch.device("cpu")
@@ -144,7 +144,8 @@ def feature_distance(run: RunToEvaluate, name: str) -> FeatureDistance | None:
     """FID/KID on the feature space ``name``, or None when the Inception weights are missing under
     ``--features auto`` (warned once: those scores are skipped, not the evaluation)."""
     try:
-        extractor = make_extractor(name, weights=run.weights, device=run.device)
+        extractor = make_extractor(name, weights=run.weights, device=run.device,
+                                   data=run.dataset() if name == "domain" else None)
     except WeightsMissing as exc:
         if run.features != "auto":
             raise

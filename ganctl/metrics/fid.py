@@ -13,6 +13,9 @@ Distances: torchmetrics' ``FrechetInceptionDistance`` and ``KernelInceptionDista
   Surprising Subtleties in GAN Evaluation", CVPR 2022).
 * ``digits``: the embeddings of ganctl's own MNIST classifier (:mod:`ganctl.metrics.digits`), per RGB channel,
   at 28 x 28 (bilinear, antialiased). Meaningful for digit tasks, and needs no download.
+* ``domain``: the pooled features of the domain classifier of one photo dataset (``--data``;
+  :mod:`ganctl.metrics.domain`, trained on first use), at its 64 x 64 (bilinear, antialiased). Offline too,
+  but features learnt to tell that dataset's A from B: scores compare runs on that dataset only.
 
 FID is a distance: the few 1e-4 below 0 that the matrix square root's rounding gives for identical sets are
 reported as 0. KID is the unbiased estimate, so sets from one distribution may score slightly below 0. Sets
@@ -45,7 +48,7 @@ INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_ALT_FILES = ("weights-inception-2015-12-05-6726825d.pth",)
 INCEPTION_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + INCEPTION_FILE
 INCEPTION_SHA256_PREFIX = "6726825d"
-FEATURES = ("inception", "digits")
+FEATURES = ("inception", "digits", "domain")
 RESIZES = ("antialias", "tf1")
 KID_SUBSET_SIZE = 1000
 KID_SUBSETS = 100
@@ -91,7 +94,8 @@ def find_inception_weights(weights: str | os.PathLike | None = None, download: b
             reason = f"download failed: {type(exc).__name__}"
     raise WeightsMissing(
         f"FID Inception weights not found ({reason}): download {INCEPTION_FILE} from {INCEPTION_URL} "
-        f"and put it in {target.parent}/ (or pass --weights FILE), or use --features digits"
+        f"and put it in {target.parent}/ (or pass --weights FILE), or use --features digits (digit sets) "
+        f"or --features domain (photo sets)"
     )
 
 
@@ -159,6 +163,17 @@ def digit_extractor(device: torch.device | str = "cpu") -> nn.Module:
     return DigitFeatures(get_classifier(device).model)
 
 
+def domain_extractor(data: str | os.PathLike | None, device: torch.device | str = "cpu") -> nn.Module:
+    """The pooled features of the domain classifier of the dataset ``data`` (trained and cached on first use)."""
+    from ganctl.metrics.classifier_cache import get_domain_classifier
+    from ganctl.metrics.domain import DomainFeatures
+
+    if data is None or not str(data):
+        raise OptionError("--data", "--features domain needs the dataset (trainA/ trainB/) whose domain classifier "
+                                    "gives the features: --data DATASET")
+    return DomainFeatures(get_domain_classifier(data, device))
+
+
 def check_choices(features: str, resize: str) -> None:
     """``--features`` and ``--resize`` checked before any image or weights file is read."""
     if features not in FEATURES:
@@ -168,12 +183,16 @@ def check_choices(features: str, resize: str) -> None:
 
 
 def make_extractor(features: str = "inception", *, weights: str | os.PathLike | None = None,
-                   resize: str = "antialias", device: torch.device | str = "cpu") -> nn.Module:
-    """The feature network named by ``--features`` (``inception`` or ``digits``), on ``device``, in eval mode."""
+                   resize: str = "antialias", device: torch.device | str = "cpu",
+                   data: str | os.PathLike | None = None) -> nn.Module:
+    """The feature network named by ``--features`` (``inception``, ``digits`` or ``domain`` of the dataset
+    ``data``), on ``device``, in eval mode."""
     if features == "inception":
         net = inception_extractor(weights, resize)
     elif features == "digits":
         net = digit_extractor(device)
+    elif features == "domain":
+        net = domain_extractor(data, device)
     else:
         raise OptionError("--features", f"unknown features {features!r}; use {' or '.join(FEATURES)}")
     if torch.device(device).type == "cuda":
@@ -285,13 +304,17 @@ def _add_folder(dist: FeatureDistance, paths: Sequence[Path], real: bool, batch_
 
 def compute_fid(real: str | os.PathLike, fake: str | os.PathLike, *, features: str = "inception", kid: bool = False,
                 weights: str | os.PathLike | None = None, resize: str = "antialias", batch_size: int = 64,
-                device: torch.device | str = "cpu", strict: bool = False) -> DistanceResult:
-    """FID (and KID with ``kid``) between the images of two folders (any sizes, gray or colour, recursive)."""
+                device: torch.device | str = "cpu", strict: bool = False,
+                data: str | os.PathLike | None = None) -> DistanceResult:
+    """FID (and KID with ``kid``) between the images of two folders (any sizes, gray or colour, recursive);
+    ``data``: the dataset of ``features="domain"``."""
     if batch_size < 1:
         raise OptionError("--batch-size", "must be at least 1")
     check_choices(features, resize)
+    if features == "domain" and (data is None or not str(data)):
+        domain_extractor(data)  # the one error for a missing --data, before any image is read
     real_paths, fake_paths = image_files(real), image_files(fake)
-    extractor = make_extractor(features, weights=weights, resize=resize, device=device)
+    extractor = make_extractor(features, weights=weights, resize=resize, device=device, data=data)
     dist = FeatureDistance(extractor, kid=kid, device=device)
     real_stats = _add_folder(dist, real_paths, True, batch_size, strict, str(real))
     fake_stats = _add_folder(dist, fake_paths, False, batch_size, strict, str(fake))

@@ -1,4 +1,5 @@
-"""The small CNN digit classifier behind ganctl's digit metrics (``eval run``, ``--features digits``)."""
+"""The small CNNs ganctl trains as judges: the digit classifier (digit metrics, ``--features digits``) and the
+photo domain classifier (``domain_accuracy``, ``--features domain``)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,43 @@ class DigitClassifier(nn.Module):
 def digit_classifier(width: int = 16, feature_dim: int = 128) -> DigitClassifier:
     """The MNIST digit classifier (28 x 28 gray digits in [0, 1] -> 10 logits)."""
     return DigitClassifier(width=width, feature_dim=feature_dim)
+
+
+class DomainClassifier(nn.Module):
+    """Which domain (A: 0, B: 1) a photo is from: four blocks (a stride-2 convolution, then one at that size)
+    -> global average pool -> 2 logits.
+
+    Input: N x 3 x S x S in [0, 1] (S a multiple of 16; ganctl uses 64). The pooled ``feature_dim`` vector is the
+    feature space of ``--features domain``.
+    """
+
+    def __init__(self, width: int = 16, feature_dim: int = 128):
+        super().__init__()
+        self.width = width
+        self.feature_dim = feature_dim
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            # group norm, not batch norm: each image is judged on its own (a batch of one domain's images,
+            # or a short training run's lagging running statistics, must not change the verdict)
+            return [nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False), nn.GroupNorm(max(1, cout // 8), cout),
+                    nn.ReLU(inplace=True),
+                    nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.GroupNorm(max(1, cout // 8), cout),
+                    nn.ReLU(inplace=True)]
+
+        widths = [3, width, 2 * width, 4 * width, feature_dim]
+        self.body = nn.Sequential(*(layer for cin, cout in zip(widths, widths[1:]) for layer in block(cin, cout)),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, 2))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``feature_dim`` features of N x 3 x S x S images in [0, 1]."""
+        return self.body((x - 0.5) / 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+@register_model("domain_classifier", kind="classifier")
+def domain_classifier(width: int = 16, feature_dim: int = 128) -> DomainClassifier:
+    """The A-vs-B photo domain classifier (RGB in [0, 1] -> 2 logits)."""
+    return DomainClassifier(width=width, feature_dim=feature_dim)

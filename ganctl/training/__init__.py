@@ -11,7 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ganctl.training import classifier, colorize, cut, cyclegan, gan, pix2pix  # noqa: F401  (each registers its recipe)
+from ganctl.training import (  # noqa: F401  (each registers its recipe)
+    classifier,
+    colorize,
+    cut,
+    cyclegan,
+    domain_classifier,
+    gan,
+    pix2pix,
+)
 from ganctl.training.recipe import Recipe, get_recipe, list_recipes, register_recipe
 
 _LAZY = {"train": "runner", "train_cyclegan": "runner", "train_colorize": "runner", "train_gan": "runner",

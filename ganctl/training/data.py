@@ -224,6 +224,31 @@ def ignore_stop_signals(worker_id: int) -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
+class StepBatches:
+    """``steps`` batches of a data source as one epoch (cycling its epochs), for recipes scheduled in steps.
+
+    Step ``k`` of the run is step ``k mod n`` of the source's epoch ``k // n`` (n: the source's steps per epoch),
+    so the order stays a function of the step and resume stays exact; the loop's per-epoch work (checkpoint,
+    sample grid) then happens once per ``steps``, not once per short pass over a small dataset.
+    """
+
+    def __init__(self, source: Any, steps: int):
+        self.source, self.steps_per_epoch = source, steps
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[Any]:
+        """Batches ``start``, ``start + 1``, ... of this epoch of ``steps``."""
+        inner = self.source.steps_per_epoch
+        step = epoch * self.steps_per_epoch + start
+        end = (epoch + 1) * self.steps_per_epoch
+        while step < end:
+            inner_epoch, inner_start = divmod(step, inner)
+            for batch in self.source.epoch(inner_epoch, inner_start):
+                yield batch
+                step += 1
+                if step == end:
+                    return
+
+
 class FileBatches:
     """Batches read from disk by DataLoader workers, in :class:`BatchOrder`'s order.
 
