@@ -25,7 +25,7 @@ def run_example(name: str, *args: str, cwd: Path | None = None) -> subprocess.Co
 
 def test_every_seed_experiment_has_an_example():
     assert set(SCRIPTS) >= {"mnist_color_quality.py", "digit_gan.py", "mnist_rotate.py", "colorize_flowers_film.py",
-                            "cifar10_colorize.py"}
+                            "cifar10_colorize.py", "photo_quick.py"}
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
