@@ -54,6 +54,21 @@ class Checkpoint:
                 raise CheckpointError(self.path or "checkpoint", f"has no network named {name!r}")
             module.load_state_dict(self.networks[name], strict=strict)
 
+    def build_network(self, name: str) -> torch.nn.Module:
+        """The network ``name`` rebuilt from the spec in the checkpoint's config, with its stored weights."""
+        from ganctl.models import create_model
+
+        where = self.path or "checkpoint"
+        spec = (self.config.get("networks") or {}).get(name)
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise CheckpointError(where, f"config has no network spec for {name!r}")
+        net = create_model(**spec)
+        try:
+            self.load_into({name: net})
+        except RuntimeError as exc:
+            raise CheckpointError(where, f"weights do not fit network {spec['name']!r} ({exc})") from None
+        return net
+
 
 def _flatten_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     """Replace every tensor in a nest by a reference and collect it in ``tensors``."""

@@ -15,16 +15,9 @@ def evaluate_classifier(run: RunToEvaluate) -> RunScores:
     """Evaluate a classifier run's checkpoint on MNIST's split (see the module docstring)."""
     from ganctl.checkpoint import load_checkpoint
     from ganctl.data.mnist import MnistOffline, load_mnist, mnist_source_label
-    from ganctl.errors import CheckpointError
     from ganctl.metrics.digits import evaluate_accuracy
-    from ganctl.models import create_model
 
-    ckpt = load_checkpoint(run.checkpoint, with_state=False)
-    spec = (ckpt.config.get("networks") or {}).get("classifier")
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise CheckpointError(run.checkpoint, "config has no network spec for 'classifier'")
-    model = create_model(**spec)
-    ckpt.load_into({"classifier": model})
+    model = load_checkpoint(run.checkpoint, with_state=False).build_network("classifier")
     source = run.mnist_source()
     try:
         mnist = load_mnist(source)

@@ -16,16 +16,10 @@ def evaluate_domain_classifier(run: RunToEvaluate) -> RunScores:
     """Evaluate a domain-classifier run's checkpoint on its dataset's split (see the module docstring)."""
     from ganctl.checkpoint import load_checkpoint
     from ganctl.data.domains import inspect_domain_folders
-    from ganctl.errors import CheckpointError
     from ganctl.metrics.domain import accuracy, split_files
-    from ganctl.models import create_model
 
     ckpt = load_checkpoint(run.checkpoint, with_state=False)
-    spec = (ckpt.config.get("networks") or {}).get("classifier")
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise CheckpointError(run.checkpoint, "config has no network spec for 'classifier'")
-    model = create_model(**spec)
-    ckpt.load_into({"classifier": model})
+    model = ckpt.build_network("classifier")
     model.to(run.device)
     options = run.config.get("options") or {}
     folders = inspect_domain_folders(run.dataset())

@@ -19,6 +19,23 @@ from ganctl.training.recipe import Recipe, register_recipe
 MIN_INSTALL_ACCURACY = 0.95
 
 
+def cross_entropy_step(recipe: Recipe, x: Any, labels: Any) -> dict[str, Any]:
+    """One supervised step of ``recipe``'s ``classifier`` network on images ``x`` in [0, 1]: cross-entropy in the
+    run's precision, gradients averaged over processes; returns the loss and the batch accuracy."""
+    import torch.nn.functional as F
+
+    prec, opt = recipe.ctx.precision, recipe.optimizers["classifier"]
+    with prec.autocast():
+        logits = recipe.run_nets["classifier"](x).float()
+        loss = F.cross_entropy(logits, labels)
+    opt.zero_grad(set_to_none=True)
+    prec.backward(loss)
+    recipe.ctx.dist.average_gradients(recipe.networks["classifier"])
+    prec.step(opt)
+    prec.update()
+    return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == labels).float().mean().detach()}
+
+
 @dataclass
 class ClassifierOptions(TrainOptions):
     """Every option of ``ganctl train classifier``."""
@@ -86,7 +103,6 @@ class Classifier(Recipe):
 
     def train_step(self, batch: tuple[Any, Any]) -> dict[str, Any]:
         """Cross-entropy on a batch of (digits in [-1, 1], labels); returns the loss and the batch accuracy."""
-        import torch.nn.functional as F
 
         from ganctl.metrics.digits import random_shift
 
@@ -94,16 +110,7 @@ class Classifier(Recipe):
         x = (images + 1) / 2  # the classifier reads digits in [0, 1]
         if self.opts.augment:
             x = random_shift(x)
-        prec, opt = self.ctx.precision, self.optimizers["classifier"]
-        with prec.autocast():
-            logits = self.run_nets["classifier"](x).float()
-            loss = F.cross_entropy(logits, labels)
-        opt.zero_grad(set_to_none=True)
-        prec.backward(loss)
-        self.ctx.dist.average_gradients(self.networks["classifier"])
-        prec.step(opt)
-        prec.update()
-        return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == labels).float().mean().detach()}
+        return cross_entropy_step(self, x, labels)
 
     def sample_rows(self) -> list[Any]:
         """Row d: the first test digits the classifier reads as d (black where it reads fewer)."""

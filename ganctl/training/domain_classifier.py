@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ganctl.training.classifier import cross_entropy_step
 from ganctl.training.options import DATA, RUN, SCHEDULE, TrainOptions, option, redefault
 from ganctl.training.recipe import Recipe, register_recipe
 
@@ -175,7 +176,6 @@ class DomainClassifier(Recipe):
     def train_step(self, batch: tuple[Any, Any]) -> dict[str, Any]:
         """Cross-entropy on (A images, B images) in [-1, 1], labelled 0 and 1; returns the loss and batch accuracy."""
         import torch
-        import torch.nn.functional as F
 
         real_a, real_b = batch
         x = (torch.cat([real_a, real_b]) + 1) / 2  # the classifier reads [0, 1]
@@ -183,16 +183,7 @@ class DomainClassifier(Recipe):
         if self.opts.augment:
             with torch.no_grad():
                 x = self.augmentation(x).clamp(0, 1)
-        prec, opt = self.ctx.precision, self.optimizers["classifier"]
-        with prec.autocast():
-            logits = self.run_nets["classifier"](x).float()
-            loss = F.cross_entropy(logits, labels)
-        opt.zero_grad(set_to_none=True)
-        prec.backward(loss)
-        self.ctx.dist.average_gradients(self.networks["classifier"])
-        prec.step(opt)
-        prec.update()
-        return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == labels).float().mean().detach()}
+        return cross_entropy_step(self, x, labels)
 
     def sample_rows(self) -> list[Any]:
         """Rows: test A images taken for A, taken for B; test B images taken for B, taken for A (gray: none)."""

@@ -23,8 +23,7 @@ import torch
 from ganctl import console
 from ganctl.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ganctl.device import resolve_device
-from ganctl.errors import CheckpointError, GanctlError
-from ganctl.models import create_model
+from ganctl.errors import GanctlError
 from ganctl.precision import autocast_dtype, resolve_precision
 from ganctl.translate.adapters import ModelAdapter, adapter_for
 from ganctl.translate.padding import pad_for_network, padded_size, size_rule
@@ -179,13 +178,5 @@ def load_translator(model: str | os.PathLike, direction: str = "a2b", device: st
     path = resolve_checkpoint_path(model)
     ck = load_checkpoint(path, with_state=False)
     adapter = adapter_for(ck.config, direction)
-    spec = (ck.config.get("networks") or {}).get(adapter.network)
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise CheckpointError(path, f"config has no network spec for {adapter.network!r}")
-    net = create_model(**spec)
-    try:
-        ck.load_into({adapter.network: net})
-    except RuntimeError as exc:
-        raise CheckpointError(path, f"weights do not fit network {spec['name']!r} ({exc})") from None
-    return Translator(net, adapter, device=device, precision=precision, test_mode=EVAL if eval_mode else REFERENCE,
-                      **kwargs)
+    return Translator(ck.build_network(adapter.network), adapter, device=device, precision=precision,
+                      test_mode=EVAL if eval_mode else REFERENCE, **kwargs)
