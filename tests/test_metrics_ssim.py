@@ -79,7 +79,8 @@ def test_cli_json_and_size_mismatch(cli, photo_pairs, tmp_path):
     result = cli("eval", "ssim", ref, out, "--psnr", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    assert data["pairs"] == 6 and {"mean", "std", "count"} <= set(data["ssim"]) and "psnr" in data
+    assert data["pairs"] == 6 and {"ssim", "ssim_std", "psnr", "psnr_std"} <= set(data)  # as eval run says them
+    assert 0.5 < data["ssim"] < 1 and data["unpaired_ref"] == []
 
     small_ref, small_out = tmp_path / "r", tmp_path / "o"
     small_ref.mkdir()

@@ -103,11 +103,12 @@ def ssim(
 
     Example: [bold]ganctl eval ssim datasets/bw/testB colorized/ --psnr[/]
     """
-    from ganctl.metrics.ssim import compute_ssim
+    from ganctl.metrics.ssim import compute_ssim, flat_scores
 
     result = compute_ssim(ref, out, psnr=psnr)
-    if as_json:
-        console.emit_json(result)
+    if as_json:  # the score keys of every command's JSON (eval run's too): ssim, ssim_std, psnr, psnr_std, pairs
+        scores = flat_scores({k: result[k] for k in ("ssim", "psnr") if k in result})
+        console.emit_json({**scores, **{k: v for k, v in result.items() if k not in ("ssim", "psnr", "pairs")}})
         return
     for name in ("ssim", "psnr"):
         if name in result:

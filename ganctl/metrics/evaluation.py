@@ -23,7 +23,7 @@ from ganctl.errors import InputError
 from ganctl.metrics import colour as colour_metrics
 from ganctl.metrics.fid import FeatureDistance, WeightsMissing, make_extractor
 from ganctl.metrics.images import ReadStats, iter_decoded, report_skipped
-from ganctl.metrics.ssim import psnr_values, ssim_values, summarize
+from ganctl.metrics.ssim import flat_scores, psnr_values, ssim_values, summarize
 from ganctl.runs import run_dataset
 
 
@@ -186,8 +186,7 @@ def pair_scores(references: Sequence[torch.Tensor], outputs: Sequence[torch.Tens
         b = out.float().div(255.0).expand(3, -1, -1)[None]
         ssim.append(float(ssim_values(a, b)[0]))
         psnr.append(float(psnr_values(a, b)[0]))
-    s, p = summarize(ssim), summarize(psnr)
-    return {"ssim": s["mean"], "ssim_std": s["std"], "psnr": p["mean"], "psnr_std": p["std"], "pairs": s["count"]}
+    return flat_scores({"ssim": summarize(ssim), "psnr": summarize(psnr)})
 
 
 def as_float(images: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -75,6 +75,16 @@ def summarize(values: Sequence[float]) -> dict[str, float | int]:
     return {"mean": float(t.mean()), "std": 0.0 if same else float(t.std(unbiased=False)), "count": len(t)}
 
 
+def flat_scores(summaries: dict[str, dict[str, float | int]]) -> dict[str, float | int]:
+    """``{"ssim": {mean, std, count}, ...}`` as the keys every command's JSON uses for scores: ``ssim``,
+    ``ssim_std``, ``psnr``, ``psnr_std``, ... and ``pairs``."""
+    out: dict[str, float | int] = {}
+    for name, summary in summaries.items():
+        out[name], out[f"{name}_std"] = summary["mean"], summary["std"]
+        out["pairs"] = summary["count"]
+    return out
+
+
 def score_pairs(pairs: Sequence[tuple[Path, Path]], psnr: bool = True,
                 reader: Callable[[Path], torch.Tensor] | None = None) -> dict[str, list[float]]:
     """Per-pair ``ssim`` (and ``psnr``) values, in pair order; a size mismatch is an InputError naming both files."""
