@@ -12,23 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from training_data import make_ab_dataset
+from training_data import make_ab_dataset, quietly
 
-from ganctl import console
 from ganctl.metrics import classifier_cache, domain, fid
 from ganctl.metrics.run_eval import evaluate_run
 from ganctl.training import train
 
 QUICK = dict(size=16, width=4, feature_dim=8, steps=20, batch_size=6, lr=1e-2, device="cpu", log_every=10, samples=2)
-
-
-def _quietly(fn, *args, **kwargs):
-    quiet = console.is_quiet()
-    console.set_quiet(True)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        console.set_quiet(quiet)
 
 
 def _no_download(url, dst):
@@ -102,7 +92,7 @@ def test_the_cache_key_follows_the_training_files_content_and_the_settings(tmp_p
 
 def test_trained_classifier_tells_the_domains_apart_and_keeps_its_accuracy(dark_red, tmp_path):
     out = tmp_path / "judge.safetensors"
-    result = _quietly(train, "domain-classifier", str(dark_red), run=tmp_path / "run", out=str(out), **QUICK)
+    result = quietly(train, "domain-classifier", str(dark_red), run=tmp_path / "run", out=str(out), **QUICK)
     assert result.step == 20 and result.extras["accuracy"] == 1.0  # dark vs red: no classifier may miss
     judge = domain.load_domain_classifier(out)
     assert judge.size == 16 and judge.accuracy == result.extras["accuracy"]
@@ -114,7 +104,7 @@ def test_trained_classifier_tells_the_domains_apart_and_keeps_its_accuracy(dark_
     assert domain.share_taken_for(judge.model, red, judge.size, "B") == 1.0
     assert domain.share_taken_for(judge.model, red, judge.size, "A") == 0.0
 
-    again = _quietly(train, "domain-classifier", str(dark_red), run=tmp_path / "run2", out=str(out), **QUICK)
+    again = quietly(train, "domain-classifier", str(dark_red), run=tmp_path / "run2", out=str(out), **QUICK)
     assert again.skipped and "exists already" in again.skipped  # installed: nothing to train
 
 
@@ -122,13 +112,13 @@ def test_same_seed_same_weights(dark_red, tmp_path):
     weights = []
     for name in ("one", "two"):
         out = tmp_path / f"{name}.safetensors"
-        _quietly(train, "domain-classifier", str(dark_red), run=tmp_path / name, out=str(out), **{**QUICK, "steps": 3})
+        quietly(train, "domain-classifier", str(dark_red), run=tmp_path / name, out=str(out), **{**QUICK, "steps": 3})
         weights.append(domain.load_domain_classifier(out).model.state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
 def test_eval_trains_the_classifier_once_into_the_cache(ab, monkeypatch):
-    first = _quietly(classifier_cache.get_domain_classifier, ab)
+    first = quietly(classifier_cache.get_domain_classifier, ab)
     assert first.path.parent.name == "weights" and first.path.name.startswith("domain_classifier-ab-")
     stamp = first.path.stat().st_mtime_ns
     second = classifier_cache.get_domain_classifier(ab)
@@ -139,7 +129,7 @@ def test_eval_trains_the_classifier_once_into_the_cache(ab, monkeypatch):
 def ab_run(ab, tmp_path_factory):
     """A smoke CycleGAN run on the synthetic A/B set (gray squares -> coloured discs)."""
     root = tmp_path_factory.mktemp("domain_run")
-    return _quietly(train, "cyclegan", str(ab), run=root / "run", preset="smoke").run_dir
+    return quietly(train, "cyclegan", str(ab), run=root / "run", preset="smoke").run_dir
 
 
 def test_an_identity_translator_scores_the_input_bound_and_full_content(ab_run, monkeypatch):
@@ -148,7 +138,7 @@ def test_an_identity_translator_scores_the_input_bound_and_full_content(ab_run, 
 
     monkeypatch.setattr(fid, "_download", _no_download)
     monkeypatch.setattr(ganctl.translate, "load_translator", lambda path, direction, **kw: lambda batch: batch)
-    report = _quietly(evaluate_run, ab_run, device="cpu", write=False)
+    report = quietly(evaluate_run, ab_run, device="cpu", write=False)
     for direction in ("a2b", "b2a"):
         scores = report[direction]
         assert scores["domain_accuracy"] == scores["domain_accuracy_input"]
@@ -160,7 +150,7 @@ def test_an_identity_translator_scores_the_input_bound_and_full_content(ab_run, 
 
 def test_eval_run_json_on_a_smoke_run_of_real_photos(h2z_small, tmp_path, cli, monkeypatch):
     monkeypatch.setattr(fid, "_download", _no_download)
-    run = _quietly(train, "cyclegan", str(h2z_small), run=tmp_path / "run", preset="smoke").run_dir
+    run = quietly(train, "cyclegan", str(h2z_small), run=tmp_path / "run", preset="smoke").run_dir
     result = cli("eval", "run", run, "--json", "--device", "cpu", "--limit", "4")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -12,7 +12,7 @@ import urllib.error
 
 import pytest
 import torch
-from training_data import make_photos
+from training_data import make_photos, quietly
 
 from ganctl import console
 from ganctl.data.grayscale import prepare_grayscale
@@ -146,22 +146,13 @@ def test_eval_run_paired_photos_without_inception_weights(cli, real_data, tmp_pa
     assert explicit.exit_code == 2 and fid.INCEPTION_FILE in explicit.output
 
 
-def _quietly(fn, *args, **kwargs):
-    quiet = console.is_quiet()
-    console.set_quiet(True)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        console.set_quiet(quiet)
-
-
 def test_a_perfect_colorizer_gets_perfect_scores(tmp_path, monkeypatch):
     """The colorizer replaced by one that returns the true colours: SSIM 1, PSNR inf, same colourfulness."""
     import ganctl.translate
 
     monkeypatch.setattr(fid, "_download", _no_download)
     photos = make_photos(tmp_path / "photos", 6)
-    run = _quietly(train, "colorize", data=str(photos), run=tmp_path / "run", preset="smoke").run_dir
+    run = quietly(train, "colorize", data=str(photos), run=tmp_path / "run", preset="smoke").run_dir
     monkeypatch.setattr(ganctl.translate, "load_translator", lambda path, direction, **kw: lambda batch: batch)
     report = evaluate_run(run, device="cpu", write=False)
     assert report["kind"] == "colorize" and report["count"] == 6 and "no test split" in report["images"]
@@ -175,7 +166,7 @@ def test_colorize_reads_a_datasets_test_photos(tmp_path, monkeypatch):
     monkeypatch.setattr(fid, "_download", _no_download)
     make_photos(tmp_path / "set" / "trainB", 4)
     make_photos(tmp_path / "set" / "testB", 3, seed=1)
-    run = _quietly(train, "colorize", data=str(tmp_path / "set"), run=tmp_path / "run", preset="smoke").run_dir
+    run = quietly(train, "colorize", data=str(tmp_path / "set"), run=tmp_path / "run", preset="smoke").run_dir
     report = evaluate_run(run, device="cpu", write=False)
     assert report["images"] == "testB" and report["count"] == 3 and 0 < report["psnr"] < float("inf")
     assert evaluate_run(run, device="cpu", split="train", write=False)["count"] == 4
@@ -192,7 +183,7 @@ def test_gan_samples_that_are_mnist_digits_score_like_mnist(classifier, mnist_so
     from ganctl.metrics.eval_gan import digit_coverage_entropy
 
     digits.save_classifier(classifier)
-    run = _quietly(train, "gan", source=str(mnist_source), run=tmp_path / "run", preset="smoke").run_dir
+    run = quietly(train, "gan", source=str(mnist_source), run=tmp_path / "run", preset="smoke").run_dir
     real = load_mnist(mnist_source).test_images[:40].unsqueeze(1).float() / 255
     monkeypatch.setattr(ganctl.generate, "sample_images", lambda net, latent, n, seed, batch: real[:n])
     report = evaluate_run(run, device="cpu", limit=40, write=False)
@@ -205,7 +196,7 @@ def test_gan_samples_that_are_mnist_digits_score_like_mnist(classifier, mnist_so
 
 
 def test_a_classifier_run_scores_what_training_measured(mnist_source, tmp_path):
-    run = _quietly(train, "classifier", source=str(mnist_source), run=tmp_path / "run", preset="smoke",
+    run = quietly(train, "classifier", source=str(mnist_source), run=tmp_path / "run", preset="smoke",
                    out=str(tmp_path / "clf.safetensors")).run_dir
     report = evaluate_run(run, device="cpu", write=False)
     assert report["count"] == 10000

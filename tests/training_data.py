@@ -86,3 +86,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def quietly(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with ganctl's console quiet (restored after)."""
+    from ganctl import console
+
+    quiet = console.is_quiet()
+    console.set_quiet(True)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        console.set_quiet(quiet)

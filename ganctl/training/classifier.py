@@ -36,6 +36,19 @@ def cross_entropy_step(recipe: Recipe, x: Any, labels: Any) -> dict[str, Any]:
     return {"loss": loss.detach(), "accuracy": (logits.argmax(1) == labels).float().mean().detach()}
 
 
+class InstalledModel:
+    """For recipes whose result is installed as one file (``install_path(opts)``): nothing to train when that
+    file exists already, unless ``--overwrite``."""
+
+    @classmethod
+    def already_done(cls, opts: Any) -> str | None:
+        """Why there is nothing to train (the installed file exists), or None."""
+        target = cls.install_path(opts)
+        if target.exists() and not opts.overwrite:
+            return f"{target} exists already (use --overwrite to train again)"
+        return None
+
+
 @dataclass
 class ClassifierOptions(TrainOptions):
     """Every option of ``ganctl train classifier``."""
@@ -60,7 +73,7 @@ class ClassifierOptions(TrainOptions):
 
 
 @register_recipe
-class Classifier(Recipe):
+class Classifier(InstalledModel, Recipe):
     """The classifier recipe: one CNN, cross-entropy, Adam with a one-cycle learning rate."""
 
     name = "classifier"
@@ -158,14 +171,6 @@ class Classifier(Recipe):
         from ganctl.metrics.digits import classifier_path
 
         return Path(opts.out) if opts.out else classifier_path()
-
-    @classmethod
-    def already_done(cls, opts: Any) -> str | None:
-        """Nothing to train when the classifier is installed already (unless --overwrite)."""
-        target = cls.install_path(opts)
-        if target.exists() and not opts.overwrite:
-            return f"{target} exists already (use --overwrite to train again)"
-        return None
 
     def on_finish(self, result: Any) -> None:
         """Measure the test accuracy and install the classifier (not after an interrupted run).

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganctl.training.classifier import cross_entropy_step
+from ganctl.training.classifier import InstalledModel, cross_entropy_step
 from ganctl.training.options import DATA, RUN, SCHEDULE, TrainOptions, option, redefault
 from ganctl.training.recipe import Recipe, register_recipe
 
@@ -57,7 +57,7 @@ class DomainClassifierOptions(TrainOptions):
 
 
 @register_recipe
-class DomainClassifier(Recipe):
+class DomainClassifier(InstalledModel, Recipe):
     """The domain classifier recipe: one CNN, cross-entropy on balanced A/B batches, Adam, one-cycle."""
 
     name = "domain-classifier"
@@ -101,14 +101,6 @@ class DomainClassifier(Recipe):
             return Path(opts.out)
         folders = folders if folders is not None else cls.find_data(str(opts.data))
         return cached_path(folders.name, cache_key(folders.root, folders.files, cls.settings(opts)))
-
-    @classmethod
-    def already_done(cls, opts: Any) -> str | None:
-        """Nothing to train when this dataset's classifier (same content, same settings) is installed already."""
-        target = cls.install_path(opts)
-        if target.exists() and not opts.overwrite:
-            return f"{target} exists already (use --overwrite to train again)"
-        return None
 
     def resolve(self) -> None:
         """A batch no larger than the larger domain's training images (tiny datasets)."""
