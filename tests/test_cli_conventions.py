@@ -163,3 +163,29 @@ def test_prepare_prints_what_it_wrote_as_json(cli, tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["path"] == str(tmp_path / "gray") and report["counts"]["trainA"] == 9
     assert sum(report["counts"].values()) == 20
+
+
+def test_short_d_means_data_in_every_command():
+    """``-d`` is ``--data`` wherever a command takes data, and nothing else shown in help (translate and export
+    keep accepting their old ``-d`` for --direction, hidden; tests/test_translate.py and test_export.py)."""
+    import typer
+
+    from ganctl.cli import app
+
+    def options(command, path):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from options(sub, [*path, name])
+            return
+        for param in command.params:
+            yield " ".join(path), param
+
+    seen = set()
+    for where, param in options(typer.main.get_command(app), []):
+        names = set(param.opts)
+        if "--data" in names:
+            assert "-d" in names, f"{where}: --data without -d"
+            seen.add(where)
+        elif "-d" in names:
+            assert param.hidden and names == {"-d"} and where in ("translate", "export"), f"{where}: {names}"
+    assert {"train cyclegan", "eval run", "eval fid", "viz grid"} <= seen

@@ -213,7 +213,7 @@ def _read_only_folder(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["no checkpoint", "unknown format", "b2a on a one-sided model", "read-only folder",
-                                  "folder is a file", "file exists", "opset too old", "bad size"])
+                                  "folder is a file", "file exists", "opset too old", "bad size", "old -d b2a", "-d and --direction differ"])
 def test_bad_export_input_is_one_line_exit_2_and_writes_nothing(case, runs, tmp_path, cli):
     run, target, extra = runs[ONE_SIDED], tmp_path / "out" / "model.onnx", []
     if case == "no checkpoint":
@@ -235,6 +235,10 @@ def test_bad_export_input_is_one_line_exit_2_and_writes_nothing(case, runs, tmp_
         expected = "exists"
     elif case == "opset too old":
         extra, expected = ["--opset", "9"], "--opset"
+    elif case == "old -d b2a":  # the old spelling still reaches the same check
+        extra, expected = ["-d", "b2a"], "--direction"
+    elif case == "-d and --direction differ":
+        extra, expected = ["-d", "a2b", "--direction", "b2a"], "given twice"
     else:
         extra, expected = ["--size", "big"], "--size"
     before = sorted(p.name for p in tmp_path.rglob("*"))

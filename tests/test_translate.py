@@ -336,3 +336,16 @@ def test_bf16_matches_fp32_within_tolerance(tmp_path, real_data):
     for a, b in zip(fp32, bf16):
         diff = np.abs(a.astype(int) - b.astype(int))
         assert diff.mean() < 1.0 and diff.max() <= 8
+
+
+def test_old_d_spelling_of_direction_still_works_and_says_so(tmp_path, real_data, cli):
+    """-d means --data across ganctl; translate's old ``-d b2a`` keeps working, with a note, and is not in help."""
+    ckpt = make_checkpoint(tmp_path / "gray2rgb.safetensors", channels=(1, 3))
+    photo = sorted((real_data / "horse2zebra" / "testB").glob("*.jpg"))[0]
+    result = cli("translate", photo, "--out", tmp_path / "old", "--model", ckpt, "-d", "b2a", "--precision", "fp32")
+    assert result.exit_code == 0, result.output
+    assert "old spelling of --direction b2a" in " ".join(result.output.split())
+    assert Image.open(tmp_path / "old" / f"{photo.stem}.png").mode == "L"  # G_B ran: colour -> gray
+    result = cli("translate", photo, "--out", tmp_path / "o", "--model", ckpt, "-d", "b2a", "--direction", "a2b")
+    assert result.exit_code == 2 and "given twice" in result.output
+    assert " -d " not in cli("translate", "--help").output

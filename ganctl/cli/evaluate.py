@@ -43,7 +43,7 @@ def fid(
     features: str = typer.Option("inception", "--features", help="inception (standard FID), digits "
                                  "(ganctl's MNIST classifier; offline, for digit tasks) or domain (the --data "
                                  "dataset's domain classifier; offline, for photo tasks)."),
-    data: Path = typer.Option(None, "--data", show_default=False,
+    data: Path = typer.Option(None, "--data", "-d", show_default=False,
                               help="--features domain: the dataset (trainA/ trainB/ folder or named dataset) whose "
                                    "domain classifier gives the features (trained once on first use)."),
     weights: Path = typer.Option(None, "--weights", show_default=False,
@@ -162,7 +162,7 @@ def run(
     run_dir: Path = typer.Argument(..., metavar="RUN", help="A run folder of any recipe (runs/<kind>/<name>).",
                                    show_default=False),
     split: str = typer.Option("test", "--split", help="Which split of the run's data: test or train."),
-    data: Path = typer.Option(None, "--data", show_default=False,
+    data: Path = typer.Option(None, "--data", "-d", show_default=False,
                               help="The dataset folder (gan, classifier: MNIST's IDX folder), when it is no longer "
                                    "where the run's config.json says."),
     features: str = typer.Option("auto", "--features", help="FID/KID features: auto (digits for MNIST sets and gan, "

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl import console
-from ganctl.cli.helptext import paragraphs
+from ganctl.cli.helptext import direction_or_old_spelling, paragraphs
 from ganctl.errors import OptionError
 from ganctl.export import DEFAULT_OPSET, FORMATS, MIN_OPSET, TOLERANCE, parse_size
 
@@ -15,8 +15,9 @@ from ganctl.export import DEFAULT_OPSET, FORMATS, MIN_OPSET, TOLERANCE, parse_si
 def export(
     model: Path = typer.Argument(..., help="A run folder or a .safetensors checkpoint.", show_default=False),
     fmt: str = typer.Option("onnx", "--format", help="Export format: onnx."),
-    direction: str = typer.Option(None, "--direction", "-d", show_default="a2b",
+    direction: str = typer.Option(None, "--direction", show_default="a2b",
                                   help="a2b exports G_A (A -> B), b2a G_B (two-way models: cyclegan)."),
+    old_d: str = typer.Option(None, "-d", hidden=True, help="The old spelling of --direction."),
     out: Path = typer.Option(None, "--out", "-o", show_default="RUN/<kind>_<direction>.onnx",
                              help="The .onnx file to write."),
     opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset version ({MIN_OPSET} or more)."),
@@ -42,6 +43,7 @@ def export(
     """
     if fmt.lower() not in FORMATS:
         raise OptionError("--format", f"unknown format {fmt!r}; ganctl exports: {', '.join(FORMATS)}")
+    direction = direction_or_old_spelling(direction, old_d)
     if direction is not None and direction.lower() not in ("a2b", "b2a"):
         raise OptionError("--direction", f"must be a2b or b2a, got {direction!r}")
     fixed = parse_size(size)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl import console
-from ganctl.cli.helptext import EVAL_MODE_HELP
+from ganctl.cli.helptext import EVAL_MODE_HELP, direction_or_old_spelling
 from ganctl.data.formats import is_video_path
 from ganctl.errors import IncompleteError, InputError, OptionError
 from ganctl.fsutil import check_output_outside_input
@@ -35,8 +35,9 @@ def translate(
     model: Path = typer.Option(..., "--model", "-m", show_default=False,
                                help="A run folder, a .safetensors checkpoint, or an .onnx file from ganctl export "
                                     "(run by ONNX Runtime: CPU, or CUDA where its CUDA provider is installed)."),
-    direction: str = typer.Option(None, "--direction", "-d", show_default="a2b, or the .onnx file's",
+    direction: str = typer.Option(None, "--direction", show_default="a2b, or the .onnx file's",
                                   help="a2b runs G_A (A -> B), b2a runs G_B."),
+    old_d: str = typer.Option(None, "-d", hidden=True, help="The old spelling of --direction."),
     fmt: str = typer.Option("png", "--format", help="Output image format: png, jpg or same (as the input)."),
     size: str = typer.Option("keep", "--size", help="keep, or resize the shorter side to N pixels first."),
     strict: bool = typer.Option(False, "--strict", help="Stop (exit 2) at the first file skipped as unreadable or "
@@ -74,6 +75,7 @@ def translate(
 
     Example: [bold]ganctl translate photos/ --out painted/ --model runs/cyclegan/exp[/]
     """
+    direction = direction_or_old_spelling(direction, old_d)
     targets = _output_folders(inputs, out)
     precision = check_precision(precision.lower())
     # Imported here so that --help and input errors stay fast (torch, PyAV).

@@ -21,7 +21,7 @@ def latent(
                                          help="A run folder or .safetensors checkpoint of a model that translates "
                                               "(cyclegan, cut, pix2pix, colorize)."),
     model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="RUN as an option (older spelling)."),
-    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Dataset folder (default: the one the run used)."),
     method: str = typer.Option("pca", "--method", help="pca (torch) or tsne (needs scikit-learn)."),
     n: int = typer.Option(2000, "--n", help="Images to encode, half from each domain."),
     split: str = typer.Option("test", "--split", help="test or train: which folders (testA/testB) to read."),
@@ -58,7 +58,7 @@ def grid(
                                          "the run."),
     n: int = typer.Option(8, "--n", help="Test images per direction (rows)."),
     split: str = typer.Option("test", "--split", help="test or train."),
-    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (default: the one the run used)."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="Dataset folder (default: the one the run used)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Figure file (.png/.svg/.pdf); default RUN/grid.png."),
     device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fixed noise (gan runs)."),

@@ -53,7 +53,7 @@ class InstalledModel:
 class ClassifierOptions(TrainOptions):
     """Every option of ``ganctl train classifier``."""
 
-    data: str = option("mnist", "The digits to learn.", panel=DATA, choices=("mnist",))
+    data: str = option("mnist", "The digits to learn.", panel=DATA, choices=("mnist",), short="-d")
     source: str | None = option(None, "Folder with the four MNIST IDX files (else the cache, downloaded once).",
                                 panel=DATA, resumable=True)
     augment: bool = option(True, "Shift every training digit by up to 2 pixels.", panel=DATA)

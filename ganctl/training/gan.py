@@ -26,7 +26,7 @@ ARCHS = ("mlp", "dcgan")
 class GANOptions(TrainOptions):
     """Every option of ``ganctl train gan``."""
 
-    data: str = option("mnist", "The digits to learn.", panel=DATA, choices=("mnist",))
+    data: str = option("mnist", "The digits to learn.", panel=DATA, choices=("mnist",), short="-d")
     source: str | None = option(None, "Folder with MNIST's four IDX files (else downloaded once).", panel=DATA,
                                 resumable=True)
     arch: str = option("mlp", "mlp (fully connected) or dcgan.", choices=ARCHS)
