@@ -1,8 +1,9 @@
 """``--precision auto|fp32|bf16|fp16``: one rule for training and translation.
 
 ``auto`` is bf16 on CUDA GPUs that support it and fp32 everywhere else (the CPU included: CPU autocast
-rarely pays off for these convolutions and changes results). bf16 and fp16 can always be asked for by
-name; fp16 needs a GPU.
+changes results, and without native bf16 it is slower). ``fast`` is also bf16 on CPUs that run it natively
+(AVX512-BF16 or AMX: a quick-preset CycleGAN step takes 0.6x the time, docs/benchmarks.md), else as auto;
+presets made for CPUs use it. bf16 and fp16 can always be asked for by name; fp16 needs a GPU.
 
 The names and the help text are importable without torch, so the command line can show them instantly.
 """
@@ -16,8 +17,9 @@ from ganctl.errors import OptionError
 if TYPE_CHECKING:
     import torch
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-PRECISION_HELP = "auto (bf16 on CUDA GPUs that support it, else fp32), fp32, bf16, or fp16 (GPU only)."
+PRECISIONS = ("auto", "fast", "fp32", "bf16", "fp16")
+PRECISION_HELP = ("auto (bf16 on CUDA GPUs that support it, else fp32), fast (as auto, and bf16 on CPUs that run it "
+                  "natively: AVX512-BF16 or AMX), fp32, bf16, or fp16 (GPU only).")
 
 
 def check_precision(mode: str) -> str:
@@ -32,11 +34,23 @@ def resolve_precision(mode: str, device: torch.device) -> str:
     import torch
 
     check_precision(mode)
-    if mode == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if mode in ("auto", "fast"):
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        return "bf16" if mode == "fast" and device.type == "cpu" and cpu_runs_bf16() else "fp32"
     if mode == "fp16" and device.type == "cpu":
         raise OptionError("--precision", "fp16 needs a GPU; use fp32 or bf16 on the CPU")
     return mode
+
+
+def cpu_runs_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX tiles), as torch reports it."""
+    import torch
+
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes: assume not
+        return False
 
 
 def autocast_dtype(resolved: str) -> torch.dtype | None:

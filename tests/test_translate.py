@@ -325,6 +325,17 @@ def test_precision_auto_is_fp32_on_the_cpu_and_fp16_needs_a_gpu(tmp_path, model,
     assert "auto (bf16 on CUDA GPUs that support it, else fp32)" in help_text
 
 
+def test_precision_fast_is_bf16_only_on_cpus_that_run_it_natively(monkeypatch):
+    from ganctl import precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "cpu_runs_bf16", lambda: True)
+    assert precision.resolve_precision("fast", cpu) == "bf16"
+    assert precision.resolve_precision("auto", cpu) == "fp32"  # auto stays fp32 on every CPU
+    monkeypatch.setattr(precision, "cpu_runs_bf16", lambda: False)
+    assert precision.resolve_precision("fast", cpu) == "fp32"
+
+
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN (bf16) on this CPU")
 def test_bf16_matches_fp32_within_tolerance(tmp_path, real_data):
     ckpt = make_checkpoint(tmp_path / "m.safetensors", random_context=True)
