@@ -213,7 +213,8 @@ def _read_only_folder(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["no checkpoint", "unknown format", "b2a on a one-sided model", "read-only folder",
-                                  "folder is a file", "file exists", "opset too old", "bad size", "old -d b2a", "-d and --direction differ"])
+                                  "folder is a file", "file exists", "opset too old", "bad size", "old -d b2a",
+                                  "-d and --direction differ"])
 def test_bad_export_input_is_one_line_exit_2_and_writes_nothing(case, runs, tmp_path, cli):
     run, target, extra = runs[ONE_SIDED], tmp_path / "out" / "model.onnx", []
     if case == "no checkpoint":

@@ -114,9 +114,9 @@ class CycleGAN(LinearDecayRecipe):
     help = """Train a CycleGAN (unpaired A <-> B translation) with the published recipe.
 
     Presets: photo (the published recipe, the default), quick (a photo translation in about 15 minutes on a
-    laptop CPU: 128 px, smaller networks, 1,200 steps, bf16 where the CPU runs it natively) and digits (small networks and a schedule sized for a
-    laptop CPU; chosen automatically for mnist-color and mnist-rotate). Ctrl-C saves a checkpoint;
-    [bold]--resume RUN[/] continues at the same step. Multi-GPU:
+    laptop CPU: 128 px, smaller networks, 1,200 steps, bf16 where the CPU runs it natively) and digits (small
+    networks and a schedule sized for a laptop CPU; chosen automatically for mnist-color and mnist-rotate).
+    Ctrl-C saves a checkpoint; [bold]--resume RUN[/] continues at the same step. Multi-GPU:
     [bold]torchrun --nproc-per-node N -m ganctl train cyclegan ...[/]
 
     Example: [bold]ganctl train cyclegan --data mnist-color[/]
