@@ -112,3 +112,36 @@ def test_workers_never_outnumber_the_cpus(dataset, tmp_path, monkeypatch):
         warnings.simplefilter("always")
         train_cyclegan(dataset, run=tmp_path / "run", preset="smoke", augment=True, num_workers=available_cpus() + 2)
     assert not [w for w in caught if "worker" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_a_new_stage_is_timed_again_and_said(capsys):
+    """Colorize-like runs: cheap steps, then dearer ones; the second line gives the rest at the new rate."""
+    timer = ScheduleEstimate(0, 100, "cpu", "", stage="L1 pre-training")
+    step = 0
+    for _ in range(estimate.WARMUP_STEPS + estimate.MEASURE_STEPS):
+        step += 1
+        timer.step_done(step, 0.1, "L1 pre-training")
+    first = " ".join(capsys.readouterr().err.split())
+    assert "estimated time for the whole schedule" in first and "timed in the L1 pre-training stage" in first
+    assert "later stages are timed when they start" in first
+    timer.step_done(20, 0.1, "GAN")  # the next step is the first GAN step: timing starts over
+    assert timer.measuring
+    for step in range(21, 21 + estimate.WARMUP_STEPS + estimate.MEASURE_STEPS):
+        timer.step_done(step, 1.0, "GAN")
+    second = " ".join(capsys.readouterr().err.split())
+    left = 100 - 20
+    assert (f"estimated time for the rest of the schedule: {console.duration(left * 1.0)} ({left} of 100 steps "
+            f"left at 1 s/step on cpu, timed in the GAN stage)") in second
+
+
+def test_colorize_says_the_rest_of_its_schedule_when_the_gan_stage_starts(tmp_path, capsys):
+    from training_data import make_photos
+
+    from ganctl.training import train
+
+    photos = make_photos(tmp_path / "photos", 8, size=32)
+    train("colorize", str(photos), run=tmp_path / "run", preset="smoke", max_steps=100, pretrain_steps=8,
+          epochs=2, batch_size=2)
+    said = " ".join(capsys.readouterr().err.split())
+    assert "timed in the L1 pre-training stage" in said and "estimated time for the rest of the schedule" in said
+    assert "timed in the GAN stage" in said

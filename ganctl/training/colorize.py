@@ -160,6 +160,13 @@ class Colorize(Recipe):
         """True while the next step is an L1-only pre-training step."""
         return self.steps_done < self.pretrain
 
+    @property
+    def stage(self) -> str | None:
+        """The L1 pre-training stage, then the GAN stage (None without pre-training: one kind of step)."""
+        if not self.pretrain:
+            return None
+        return "L1 pre-training" if self.in_pretraining else "GAN"
+
     def train_step(self, batch: Any) -> dict[str, Any]:
         """One step of the current stage on a batch of colour images in [-1, 1]; returns detached losses.
 

@@ -8,6 +8,11 @@ resumed run estimates the steps it has left. A run on a CPU whose estimate excee
 gets a warning with a shorter way (the recipe's ``quick`` preset where it has one, fewer epochs) and a GPU.
 A run that ends before the measurement does says nothing: its summary gives the time it took.
 
+Recipes whose steps change cost part-way (colorize: cheap L1-only steps, then GAN steps with a discriminator)
+name the stage of their next step (:attr:`ganctl.training.recipe.Recipe.stage`). The first line then says which
+stage its rate is from, and when the stage changes the timing starts over and a second line says
+``estimated time for the rest of the schedule: ...`` at the new stage's rate.
+
 This module imports no torch.
 """
 
@@ -35,11 +40,19 @@ def shorter_way(presets: Collection[str], preset: str, options: Collection[str])
 
 
 def estimate_lines(seconds_per_step: float, steps_left: int, total_steps: int, device: str,
-                   shorter: str) -> tuple[str, str | None]:
-    """(the estimate line, a warning or None) for ``steps_left`` of ``total_steps`` at ``seconds_per_step``."""
+                   shorter: str, stage: str | None = None, new_stage: bool = False) -> tuple[str, str | None]:
+    """(the estimate line, a warning or None) for ``steps_left`` of ``total_steps`` at ``seconds_per_step``.
+
+    ``stage``: the recipe stage the rate was timed in; ``new_stage``: a later stage than the run's first.
+    """
     seconds = seconds_per_step * steps_left
     rate = f"{seconds_per_step:.3g} s/step on {device}"
-    if steps_left == total_steps:
+    if stage is not None:
+        rate += f", timed in the {stage} stage" + ("" if new_stage else "; later stages are timed when they start")
+    if new_stage:
+        line = (f"estimated time for the rest of the schedule: {console.duration(seconds)} ({steps_left:,} of "
+                f"{total_steps:,} steps left at {rate})")
+    elif steps_left == total_steps:
         line = f"estimated time for the whole schedule: {console.duration(seconds)} ({total_steps:,} steps at {rate})"
     else:
         line = (f"estimated time for the whole schedule: {console.duration(seconds)} to go ({steps_left:,} of "
@@ -57,8 +70,10 @@ class ScheduleEstimate:
     """
 
     def __init__(self, start_step: int, total_steps: int, device: str, shorter: str,
-                 sync: Callable[[], None] = lambda: None, say: bool = True):
+                 sync: Callable[[], None] = lambda: None, say: bool = True, stage: str | None = None):
         self.start_step = start_step
+        self.stage = stage
+        self._new_stage = False
         self.total_steps = total_steps
         self.device = device
         self.shorter = shorter
@@ -74,8 +89,15 @@ class ScheduleEstimate:
         """True until the estimate is made."""
         return self.seconds_per_step is None
 
-    def step_done(self, step: int, seconds: float) -> None:
-        """One step (now at ``step``) took ``seconds``; says the estimate once enough steps are timed."""
+    def step_done(self, step: int, seconds: float, stage: str | None = None) -> None:
+        """One step (now at ``step``) took ``seconds``; says the estimate once enough steps are timed.
+
+        ``stage``: the recipe's stage for the *next* step; a change starts the timing over from ``step``.
+        """
+        if stage != self.stage:
+            self.stage, self._new_stage, self.start_step = stage, True, step
+            self.seconds_per_step, self._seen, self._timed, self._seconds = None, 0, 0, 0.0
+            return
         if not self.measuring:
             return
         self._seen += 1
@@ -95,7 +117,8 @@ class ScheduleEstimate:
             return
         if self.say:
             line, warning = estimate_lines(self.seconds_per_step, self.total_steps - self.start_step,
-                                           self.total_steps, self.device, self.shorter)
+                                           self.total_steps, self.device, self.shorter, self.stage,
+                                           self._new_stage)
             console.info(line)
             if warning:
                 console.warn(warning)

@@ -423,7 +423,7 @@ class TrainLoop:
         window_t, window_s = t0, self.step
         epoch_t = step_t = t0
         estimate = ScheduleEstimate(self.step, self.total_steps, str(ctx.device), self.shorter, self._sync,
-                                    say=ctx.dist.is_main)
+                                    say=ctx.dist.is_main, stage=self.recipe.stage)
         if self.logger == "tensorboard" and ctx.dist.is_main:
             # A resumed run drops the events an earlier process logged after this checkpoint's step.
             self._board = TensorBoardLog(self.run_dir, purge_step=self.step + 1)
@@ -455,7 +455,8 @@ class TrainLoop:
                             if bar:
                                 bar.update(task, losses=self._loss_text(means))
                         self.recipe.on_step_end(self)
-                        estimate.step_done(self.step, time.perf_counter() - step_t)  # data and step, not saving
+                        # data and step, not saving
+                        estimate.step_done(self.step, time.perf_counter() - step_t, self.recipe.stage)
                         # Ranks agree on stopping only where they talk anyway (at logging steps); a signal
                         # that reached some ranks only stops them all, and every rank reports it.
                         if logged:

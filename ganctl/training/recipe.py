@@ -171,6 +171,12 @@ class Recipe:
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`extra_state`."""
 
+    @property
+    def stage(self) -> str | None:
+        """The name of the stage the next step belongs to, for recipes whose steps change cost part-way (the
+        time estimate starts over when it changes); None for one kind of step throughout."""
+        return None
+
     # ----- hooks -------------------------------------------------------------------------------------------
     def on_step_end(self, loop: TrainLoop) -> None:
         """Called by the loop after every step (``loop.step`` is the number of steps done)."""
