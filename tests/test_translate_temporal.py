@@ -18,7 +18,7 @@ from ganctl.color import lab_to_rgb, rgb_to_lab
 from ganctl.flow import MotionTracker
 from ganctl.metrics.video import video_consistency
 from ganctl.translate.temporal import TemporalBlender
-from ganctl.translate.video import translate_video
+from ganctl.translate.video import COLOURISED_CHROMA_QP_OFFSET, translate_video
 
 cv2 = pytest.importorskip("cv2")
 
@@ -119,6 +119,17 @@ def test_colourisation_blends_chroma_and_keeps_the_input_lightness(tmp_path):
     assert temporal["warp_error"] < 0.5 * frames["warp_error"]
     for original, out in zip(probe_frames(source), probe_frames(tmp_path / "temporal.mp4")):
         assert np.abs(lightness(out) - lightness(original)).mean() < 2  # the picture's detail is the input's own
+
+
+def test_colourised_videos_get_finer_chroma_others_the_default(tmp_path):
+    """x264 writes its settings into the stream: a colourisation's chroma is quantised finer (its whole output)."""
+    source = write_video(tmp_path / "gray.mp4", panning(4, gray=True))
+    for model_class, offset in ((FlickeringColorizer, COLOURISED_CHROMA_QP_OFFSET), (Flickering, 0)):
+        out = tmp_path / f"{model_class.__name__}.mp4"
+        translate_video(source, out, model_class(), temporal=False, batch_size=4)
+        settings = out.read_bytes().split(b"chroma_qp_offset=")[1].split(b" ")[0]
+        # x264 lowers the offset by 2 on its own when psycho-visual tuning is on (the default preset).
+        assert int(settings) == offset - 2
 
 
 def lightness(rgb: np.ndarray) -> np.ndarray:

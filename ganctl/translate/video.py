@@ -35,6 +35,10 @@ _MPEG_PROGRAM_STREAM = frozenset({".mpg", ".mpeg", ".vob", ".m2v"})
 _WRITTEN_AS_MP4 = frozenset({".ogv", ".mxf", ".dv", ".rm", ".rmvb", ".y4m"})
 # Codecs whose clock ticks once per frame (constant frame rate): timestamps are rescaled to it.
 _FRAME_CLOCK_CODECS = frozenset({"mpeg2video"})
+# A colourised video's chroma is the model's whole output: H.264 quantises it 8 steps finer than its luma
+# there (x264's chroma-qp-offset). At the default offset the codec's own frame-to-frame chroma noise was as
+# large as the flicker --temporal leaves (docs/benchmarks.md, issue 18); the files grow by 35-50 %.
+COLOURISED_CHROMA_QP_OFFSET = -8
 
 
 def video_output_suffix(suffix: str) -> str:
@@ -43,8 +47,8 @@ def video_output_suffix(suffix: str) -> str:
     return ".mp4" if suffix in _WRITTEN_AS_MP4 else suffix
 
 
-def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str, str]]:
-    """(codec, pixel format, options) for an output container."""
+def _codec_for(suffix: str, width: int, height: int, colourised: bool = False) -> tuple[str, str, dict[str, str]]:
+    """(codec, pixel format, options) for an output container; ``colourised``: finer chroma (H.264)."""
     if suffix == ".gif":
         return "gif", "pal8", {}
     if suffix == ".webm":
@@ -54,7 +58,10 @@ def _codec_for(suffix: str, width: int, height: int) -> tuple[str, str, dict[str
         return "mpeg2video", "yuv420p", {"b": "8M"}
     # 4:2:0 needs even sizes; fall back to 4:4:4 for odd ones rather than change the frame size.
     pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-    return "libx264", pix_fmt, {"crf": "18", "preset": "fast"}
+    options = {"crf": "18", "preset": "fast"}
+    if colourised:
+        options["x264-params"] = f"chroma-qp-offset={COLOURISED_CHROMA_QP_OFFSET}"
+    return "libx264", pix_fmt, options
 
 
 def _frames_in_background(container: Any, video: Any, audio: Any, fmt: str, size: tuple[int, int],
@@ -121,9 +128,9 @@ class _VideoWriter:
     """Encodes uint8 frames into one video stream (plus an optional remuxed audio stream)."""
 
     def __init__(self, path: Path, suffix: str, width: int, height: int, rate: Fraction, time_base: Fraction,
-                 audio: Any):
+                 audio: Any, colourised: bool = False):
         self.container = av.open(str(path), "w", format=None)
-        codec, self.pix_fmt, options = _codec_for(suffix, width, height)
+        codec, self.pix_fmt, options = _codec_for(suffix, width, height, colourised)
         self.stream = self.container.add_stream(codec, rate=rate, options=options)
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = self.pix_fmt
@@ -193,12 +200,13 @@ def translate_video(source: Path, target: Path, translator: Translator, *, batch
     if target.resolve() == source.resolve():
         raise OutputError(target, "would overwrite its input")
     tracker = blender = None
+    colourised = getattr(translator, "keeps_lightness", False)
     if temporal:
         from ganctl.flow import MotionTracker
         from ganctl.translate.temporal import TemporalBlender
 
         tracker = MotionTracker()
-        blender = TemporalBlender(chroma_only=getattr(translator, "keeps_lightness", False))
+        blender = TemporalBlender(chroma_only=colourised)
     try:
         container = av.open(str(source))
     except (av.error.FFmpegError, OSError) as exc:
@@ -215,7 +223,7 @@ def translate_video(source: Path, target: Path, translator: Translator, *, batch
         fmt = "gray" if translator.in_mode == "L" else "rgb24"
         with atomic_path(target) as tmp, console.progress(f"translating {source.name}", video.frames or None,
                                                           unit="frame") as advance:
-            writer = _VideoWriter(tmp, target.suffix.lower(), width, height, rate, time_base, audio)
+            writer = _VideoWriter(tmp, target.suffix.lower(), width, height, rate, time_base, audio, colourised)
             batch: list[tuple[np.ndarray, int, Any]] = []
 
             def flush() -> None:
