@@ -35,10 +35,10 @@ _MPEG_PROGRAM_STREAM = frozenset({".mpg", ".mpeg", ".vob", ".m2v"})
 _WRITTEN_AS_MP4 = frozenset({".ogv", ".mxf", ".dv", ".rm", ".rmvb", ".y4m"})
 # Codecs whose clock ticks once per frame (constant frame rate): timestamps are rescaled to it.
 _FRAME_CLOCK_CODECS = frozenset({"mpeg2video"})
-# A colourised video's chroma is the model's whole output: H.264 quantises it 8 steps finer than its luma
+# A colourised video's chroma is the model's whole output: H.264 quantises it 9 steps finer than its luma
 # there (x264's chroma-qp-offset). At the default offset the codec's own frame-to-frame chroma noise was as
-# large as the flicker --temporal leaves (docs/benchmarks.md, issue 18); the files grow by 35-50 %.
-COLOURISED_CHROMA_QP_OFFSET = -8
+# large as the flicker --temporal leaves (docs/benchmarks.md, issue 18); the files grow by 40-70 %.
+COLOURISED_CHROMA_QP_OFFSET = -9
 
 
 def video_output_suffix(suffix: str) -> str:
