@@ -9,9 +9,15 @@ fp32 unless ``--precision`` says otherwise (the graph is fp32). The outputs of t
 same images: max and mean difference in 8-bit levels, and the max difference of the float outputs of the
 first batch. Interleaved repeats; the best time of each is kept.
 
+``--quantize int8`` adds a third path: the same export with ``--quantize int8``, calibrated on 16 photos of
+``--calibrate`` (horse2zebra/trainA of the test data: other photos than the timed ones). Its outputs are
+compared with torch's the same way, plus their PSNR. With random weights that PSNR says little about a trained
+model's; docs/benchmarks.md has int8's quality on trained models.
+
     python benchmarks/onnx_vs_torch.py --images 4 --batch-size 2 --generator resnet_6blocks   # a quick check
     taskset -c 0,1 python benchmarks/onnx_vs_torch.py --threads 2 --images 64 --batch-size 4 --repeat 3
     python benchmarks/onnx_vs_torch.py --device cuda --images 1024 --batch-size 32 --repeat 2   # onnxruntime-gpu
+    python benchmarks/onnx_vs_torch.py --threads 2 --images 16 --batch-size 4 --repeat 2 --quantize int8
 """
 
 from __future__ import annotations
@@ -63,6 +69,9 @@ def main() -> None:
     parser.add_argument("--generator", default="resnet_9blocks")
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("GANCTL_TEST_DATA", "/work/shared/data")))
+    parser.add_argument("--quantize", default="none", help="none, or int8: also time an int8 export")
+    parser.add_argument("--calibrate", type=Path, default=None,
+                        help="calibration photos of --quantize int8 (default: DATA/horse2zebra/trainA)")
     args = parser.parse_args()
     console.set_quiet(True)
     if args.threads:
@@ -78,6 +87,11 @@ def main() -> None:
         ort_translator = OnnxTranslator(open_session(exported.path, providers, threads=args.threads), exported.path)
         images = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
         paths_by_name = {"torch": ours, "onnxruntime": ort_translator}
+        if args.quantize == "int8":
+            int8 = export_onnx(ckpt, tmp / "int8.onnx", opset=args.opset, quantize="int8",
+                               calibrate=args.calibrate or args.data / "horse2zebra" / "trainA")
+            paths_by_name["ort int8"] = OnnxTranslator(open_session(int8.path, providers, threads=args.threads),
+                                                       int8.path)
 
         # Warm-up of both (allocators, ONNX Runtime's first run) outside the timings.
         for translator in paths_by_name.values():
@@ -98,11 +112,15 @@ def main() -> None:
                 secs, outputs[who] = forward_only(images, translator, args.batch_size)
                 keep(who, "forward only", len(images), secs)
 
-        levels = np.stack([np.abs(a.astype(np.int16) - b) for a, b in zip(outputs["torch"], outputs["onnxruntime"])])
         x = np.stack(images[:args.batch_size]).transpose(0, 3, 1, 2).astype(np.float32) / 255
         with torch.inference_mode():
             want = ours._forward_images(torch.from_numpy(x).to(ours.device)).float().cpu().numpy()
-        float_diff = float(np.abs(ort_translator.run(x) - want).max())
+        compared = {}
+        for who in list(paths_by_name)[1:]:
+            levels = np.stack([np.abs(a.astype(np.int16) - b) for a, b in zip(outputs["torch"], outputs[who])])
+            mse = np.mean([np.mean((a / 255.0 - b / 255.0) ** 2) for a, b in zip(outputs["torch"], outputs[who])])
+            float_diff = float(np.abs(paths_by_name[who].run(x) - want).max())
+            compared[who] = (levels, 10 * np.log10(1 / mse) if mse else float("inf"), float_diff)
 
     where = (torch.cuda.get_device_name(0) if args.device.startswith("cuda") else
              f"CPU, torch {torch.get_num_threads()} threads, ONNX Runtime {args.threads or 'default'} threads")
@@ -116,10 +134,12 @@ def main() -> None:
             n, secs = best[(who, what)]
             rate[(who, what)] = n / secs
             print(f"{who:<12} {what:<13} {n:>7} {secs:>8.2f} {n / secs:>9.1f}")
-    for what in ("end to end", "forward only"):
-        print(f"onnxruntime / torch, {what}: {rate[('onnxruntime', what)] / rate[('torch', what)]:.2f}x")
-    print(f"outputs, same {len(images)} images: max |diff| {int(levels.max())}, mean {levels.mean():.4f} "
-          f"(8-bit levels); float outputs of the first batch: max |diff| {float_diff:.2e}")
+    for who, (levels, psnr, float_diff) in compared.items():
+        for what in ("end to end", "forward only"):
+            print(f"{who} / torch, {what}: {rate[(who, what)] / rate[('torch', what)]:.2f}x")
+        print(f"{who} outputs vs torch's, same {len(images)} images: max |diff| {int(levels.max())}, mean "
+              f"{levels.mean():.4f} (8-bit levels), PSNR {psnr:.1f} dB; float outputs of the first batch: max "
+              f"|diff| {float_diff:.2e}")
 
 
 if __name__ == "__main__":

@@ -202,6 +202,69 @@ def test_a_fixed_size_export_takes_that_size_only(runs, cli, tmp_path):
     assert "24 x 40" in one_line(cli("translate", tmp_path / "wrong.png", "--out", tmp_path / "o2", "--model", target))
 
 
+def _calibration_folder(root: Path) -> Path:
+    """A messy folder to calibrate with: colour and gray photos of odd sizes, a 16-bit PNG, a broken file."""
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(5)
+    for i, (h, w) in enumerate([(37, 29), (24, 50), (31, 31), (45, 20), (28, 33), (40, 40), (26, 38), (33, 27)]):
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), np.uint8)).save(root / f"photo {i}.png")
+    Image.fromarray(rng.integers(0, 256, (30, 22), np.uint8)).save(root / "gray.png")
+    Image.fromarray(rng.integers(0, 65535, (27, 35), np.uint16)).save(root / "deep.png")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    return root
+
+
+def _node_types(path: Path) -> list[str]:
+    return [node.op_type for node in onnx.load(str(path)).graph.node]
+
+
+@pytest.mark.parametrize("kind, direction", EXPORTS)
+def test_int8_export_quantizes_the_inner_convolutions_and_translates_a_folder(kind, direction, runs, exported,
+                                                                             tmp_path, cli):
+    target = tmp_path / "int8.onnx"
+    # The run's own training images calibrate by default; pix2pix's paired data is not a domain folder.
+    calibrate = ["--calibrate", _calibration_folder(tmp_path / "calib")] if kind == "pix2pix" else []
+    result = cli("export", runs[kind], "--direction", direction, "--quantize", "int8", "--out", target,
+                 "--calibration-images", 8, *calibrate, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[0])
+    check = report["int8"]
+    assert report["quantization"] == "int8" and check["calibration_images"] == 6 and check["check_images"] == 2
+    assert check["calibration"].endswith("calib" if kind == "pix2pix" else ("trainB" if direction == "b2a" or
+                                                                           kind == "colorize" else "trainA"))
+    assert 0 < check["mean_difference"] <= check["max_difference"] and check["psnr"] > 15
+    assert "PSNR" in result.stderr and "held-out" in result.stderr
+
+    # Every Conv but the first and the last convolution is int8; transposed convolutions stay fp32.
+    types, fp32_types = _node_types(target), _node_types(exported[kind, direction])
+    convolutions = [t for t in fp32_types if t in ("Conv", "ConvTranspose")]
+    ends = [convolutions[0], convolutions[-1]].count("Conv")
+    assert types.count("QLinearConv") == fp32_types.count("Conv") - ends > 0
+    assert types.count("Conv") == ends and types.count("ConvTranspose") == fp32_types.count("ConvTranspose")
+    meta = {p.key: p.value for p in onnx.load(str(target)).metadata_props}
+    assert meta["quantization"] == "int8" and meta["calibration_images"] == "6" and meta["kind"] == kind
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    fp32 = ort.InferenceSession(str(exported[kind, direction]), providers=["CPUExecutionProvider"])
+    assert [(a.name, a.type, a.shape) for a in session.get_inputs()] == [
+        (a.name, a.type, a.shape) for a in fp32.get_inputs()]
+    for x in odd_images(int(meta["input_channels"])):
+        got, want = session.run(None, {"image": x})[0], fp32.run(None, {"image": x})[0]
+        assert got.shape == want.shape and got.min() >= 0 and got.max() <= 1
+        assert np.abs(got - want).mean() < 0.1, (kind, x.shape)
+
+    src = _calibration_folder(tmp_path / "in")
+    out = tmp_path / "out"
+    result = cli("translate", src, "--out", out, "--model", target)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "translated 10 images, skipped 1" in text and "onnxruntime-cpu (int8" in text
+
+
+def test_int8_is_refused_for_a_gan_generator_which_has_no_convolution_to_quantize(runs, cli, tmp_path):
+    assert "fp32" in one_line(cli("export", runs["gan"], "--quantize", "int8", "--out", tmp_path / "g.onnx"))
+    assert not list(tmp_path.glob("*.onnx"))
+
+
 def _read_only_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "read-only"
     folder.mkdir()
@@ -214,7 +277,8 @@ def _read_only_folder(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("case", ["no checkpoint", "unknown format", "b2a on a one-sided model", "read-only folder",
                                   "folder is a file", "file exists", "opset too old", "bad size", "old -d b2a",
-                                  "-d and --direction differ"])
+                                  "-d and --direction differ", "unknown quantization", "calibrate without int8",
+                                  "no calibration folder", "empty calibration folder", "no run data to calibrate"])
 def test_bad_export_input_is_one_line_exit_2_and_writes_nothing(case, runs, tmp_path, cli):
     run, target, extra = runs[ONE_SIDED], tmp_path / "out" / "model.onnx", []
     if case == "no checkpoint":
@@ -240,6 +304,19 @@ def test_bad_export_input_is_one_line_exit_2_and_writes_nothing(case, runs, tmp_
         extra, expected = ["-d", "b2a"], "--direction"
     elif case == "-d and --direction differ":
         extra, expected = ["-d", "a2b", "--direction", "b2a"], "given twice"
+    elif case == "unknown quantization":
+        extra, expected = ["--quantize", "int4"], "--quantize"
+    elif case == "calibrate without int8":
+        extra, expected = ["--calibrate", tmp_path], "--quantize int8"
+    elif case == "no calibration folder":
+        extra, expected = ["--quantize", "int8", "--calibrate", tmp_path / "no such folder"], "no such folder"
+    elif case == "empty calibration folder":
+        (tmp_path / "empty").mkdir()
+        extra, expected = ["--quantize", "int8", "--calibrate", tmp_path / "empty"], "contains no images"
+    elif case == "no run data to calibrate":  # a checkpoint copied out of its run folder
+        run = tmp_path / "copied.safetensors"
+        run.write_bytes((runs[ONE_SIDED] / "checkpoints" / "latest.safetensors").read_bytes())
+        extra, expected = ["--quantize", "int8"], "--calibrate"
     else:
         extra, expected = ["--size", "big"], "--size"
     before = sorted(p.name for p in tmp_path.rglob("*"))

@@ -13,6 +13,11 @@ DEFAULT_OPSET = 17
 MIN_OPSET = 13  # the graph's index arithmetic needs Clip on integers and Einsum
 TOLERANCE = 1e-3
 """Largest difference allowed between ONNX Runtime and PyTorch (pixels in [0, 1])."""
+QUANTIZATIONS = ("none", "int8")
+CALIBRATION_IMAGES = 16
+"""Images ``--quantize int8`` calibrates on by default (4 of them held out to check the file when >= 8)."""
+INT8_WARN_PSNR = 30.0
+"""Below this PSNR (dB) against the fp32 generator, an int8 export warns that its output looks different."""
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:

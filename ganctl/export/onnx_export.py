@@ -39,10 +39,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ganctl import __version__
+from ganctl import __version__, console
 from ganctl.checkpoint import load_checkpoint, resolve_checkpoint_path
-from ganctl.errors import CheckpointError, GanctlError, OptionError, OutputError
-from ganctl.export import DEFAULT_OPSET, MIN_OPSET, TOLERANCE
+from ganctl.errors import CheckpointError, GanctlError, InputError, OptionError, OutputError
+from ganctl.export import CALIBRATION_IMAGES, DEFAULT_OPSET, INT8_WARN_PSNR, MIN_OPSET, QUANTIZATIONS, TOLERANCE
 from ganctl.fsutil import atomic_write_bytes
 from ganctl.translate.adapters import ModelAdapter, adapter_directions, adapter_kinds
 from ganctl.translate.onnx_translator import FORMAT, FORMAT_VERSION, onnxruntime, open_session
@@ -113,6 +113,18 @@ class _AnySizeOps(TorchFunctionMode):
 
 
 @dataclass
+class Int8Check:
+    """How an int8 file (``--quantize int8``) compares with the PyTorch generator in fp32."""
+
+    calibration: str  # the folder of calibration images
+    calibration_images: int
+    check_images: int  # held out from the calibration when there were 8 or more
+    psnr: float  # mean over the check images, dB
+    max_difference: float
+    mean_difference: float
+
+
+@dataclass
 class ExportResult:
     """What :func:`export_onnx` wrote and how well ONNX Runtime matched PyTorch."""
 
@@ -130,6 +142,7 @@ class ExportResult:
     test_mode: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    int8: Int8Check | None = None
 
 
 def _check_writable(out: Path, overwrite: bool) -> None:
@@ -232,19 +245,31 @@ def _shape(arg: Any) -> list[str]:
 
 
 def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None, *, direction: str | None = None,
-                opset: int = DEFAULT_OPSET, size: tuple[int, int] | None = None,
-                overwrite: bool = False) -> ExportResult:
+                opset: int = DEFAULT_OPSET, size: tuple[int, int] | None = None, overwrite: bool = False,
+                quantize: str = "none", calibrate: str | os.PathLike | None = None,
+                calibration_images: int = CALIBRATION_IMAGES) -> ExportResult:
     """Export the generator of a run folder or checkpoint (``direction`` a2b or b2a for two-way models) to ONNX.
 
     ``size`` (H, W) fixes the image size; else batch, height and width are dynamic. The file is checked with
     ONNX Runtime against PyTorch (see the module docstring) before it is written atomically; ``out`` defaults
     to ``RUN/<kind>_<direction>.onnx`` (beside a checkpoint file: ``<stem>_<direction>.onnx``).
+
+    ``quantize="int8"``: the checked fp32 graph's inner convolutions are then quantized
+    (:mod:`ganctl.export.quantize`), calibrated on up to ``calibration_images`` images of ``calibrate`` (default:
+    the run's training images of the input domain); the int8 file is compared with PyTorch on held-out images
+    (:class:`Int8Check`) and a PSNR below :data:`INT8_WARN_PSNR` is warned about.
     """
     start = time.perf_counter()
     if direction is not None and direction not in ("a2b", "b2a"):
         raise OptionError("--direction", f"must be a2b or b2a, got {direction!r}")
     if opset < MIN_OPSET:
         raise OptionError("--opset", f"must be at least {MIN_OPSET}, got {opset}")
+    if quantize not in QUANTIZATIONS:
+        raise OptionError("--quantize", f"must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
+    if quantize == "none" and calibrate is not None:
+        raise OptionError("--calibrate", "calibrates an int8 file; use it with --quantize int8")
+    if calibration_images < 1:
+        raise OptionError("--calibration-images", f"must be at least 1, got {calibration_images}")
     onnxruntime()  # a missing extra is one line before anything is loaded
     model = Path(model)
     checkpoint = resolve_checkpoint_path(model)
@@ -259,6 +284,8 @@ def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None, 
     _check_writable(target, overwrite)
     graph, torch_path, meta = _graph_for(checkpoint, config, direction)
     graph.eval()
+    calibration = (_calibration_inputs(config, meta, calibrate, calibration_images, _run_folder(model, checkpoint))
+                   if quantize == "int8" else None)
     example = _check_input(config, meta, size)
     input_name = meta["input"]
     output_name = "image" if input_name == "noise" else "output"
@@ -283,6 +310,14 @@ def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None, 
         raise GanctlError(f"{checkpoint}: ONNX Runtime differs from PyTorch by up to {max_diff:.2e} (mean "
                           f"{mean_diff:.2e}) on a {' x '.join(map(str, example.shape))} input, above {TOLERANCE:g}; "
                           "nothing written")
+    int8 = None
+    if calibration is not None:
+        metadata["quantization"] = "int8"
+        data, session, int8 = _quantized(data, metadata, calibration, torch_path, input_name)
+        if int8.psnr < INT8_WARN_PSNR:
+            console.warn(f"the int8 file differs from the fp32 generator by {int8.psnr:.1f} dB PSNR (below "
+                         f"{INT8_WARN_PSNR:g}: visibly); calibrate on more images like those it will translate "
+                         "(--calibrate, --calibration-images), or export without --quantize")
     try:
         atomic_write_bytes(target, data)
     except OSError as exc:
@@ -291,4 +326,66 @@ def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None, 
                         input_name=input_name, input_shape=_shape(session.get_inputs()[0]),
                         output_shape=_shape(session.get_outputs()[0]), opset=opset, check_shape=list(example.shape),
                         max_difference=max_diff, mean_difference=mean_diff, test_mode=meta.get("test_mode"),
-                        metadata=metadata, seconds=time.perf_counter() - start)
+                        metadata=metadata, seconds=time.perf_counter() - start, int8=int8)
+
+
+def _run_folder(model: Path, checkpoint: Path) -> Path | None:
+    """The run folder of ``model`` (a run folder, or a checkpoint inside one's ``checkpoints/``), else None."""
+    run = model if model.is_dir() else checkpoint.parent.parent
+    return run if (run / "config.json").is_file() else None
+
+
+def _calibration_inputs(config: dict[str, Any], meta: dict[str, str], calibrate: str | os.PathLike | None,
+                        count: int, run: Path | None) -> tuple[str, list[np.ndarray]]:
+    """(the folder, the calibration inputs) of an int8 export: images of ``calibrate`` or of the run's training
+    data for the direction's input domain."""
+    from ganctl.export.quantize import calibration_images, calibration_size, default_calibration_folder
+    from ganctl.runs import run_dataset
+
+    if meta["input"] == "noise":
+        raise OptionError("--quantize", "a gan generator is linear layers and transposed convolutions, which "
+                                        "ONNX Runtime does not run in int8; export it in fp32")
+    if calibrate is not None:
+        folder = Path(calibrate).expanduser()
+    else:
+        why = "the checkpoint is not in a run folder"
+        folder = None
+        if run is not None:
+            try:
+                dataset = run_dataset(run)
+            except InputError as exc:
+                why = f"the run's {exc.problem.split(';')[0]}"
+            else:
+                folder = default_calibration_folder(str(config.get("kind")), meta.get("direction"), dataset)
+                why = f"the run's data folder {dataset} has no training images of the input domain"
+        if folder is None:
+            raise OptionError("--calibrate", f"--quantize int8 needs images to calibrate with ({why}); give a folder "
+                                             "of images like those the model will translate")
+    mode = "L" if meta["input_channels"] == "1" else "RGB"
+    return str(folder), calibration_images(folder, mode, count, calibration_size(config))
+
+
+def _quantized(data: bytes, metadata: dict[str, str], calibration: tuple[str, list[np.ndarray]],
+               torch_path: Any, input_name: str) -> tuple[bytes, Any, Int8Check]:
+    """(the int8 file's bytes, its session, its check): calibrated on all but the held-out inputs, compared
+    with the PyTorch path on those (on all of them when fewer than 8)."""
+    from ganctl.export.quantize import quantize_int8
+    from ganctl.metrics.ssim import psnr_values
+
+    where, inputs = calibration
+    held = min(4, len(inputs) // 4) if len(inputs) >= 8 else 0
+    calibrate_on, check_on = (inputs[:-held], inputs[-held:]) if held else (inputs, inputs)
+    metadata["calibration_images"] = str(len(calibrate_on))
+    data = _with_metadata(quantize_int8(data, input_name, calibrate_on), metadata)
+    session = open_session(data)
+    psnrs, diffs = [], []
+    for x in check_on:
+        got = session.run(None, {input_name: x})[0]
+        with torch.inference_mode():
+            want = torch_path(torch.from_numpy(x)).float()
+        psnrs.append(float(psnr_values(want, torch.from_numpy(got)).mean()))
+        diffs.append(np.abs(got.astype(np.float64) - want.numpy()))
+    check = Int8Check(calibration=where, calibration_images=len(calibrate_on), check_images=len(check_on),
+                      psnr=float(np.mean(psnrs)), max_difference=float(max(d.max() for d in diffs)),
+                      mean_difference=float(np.mean([d.mean() for d in diffs])))
+    return data, session, check

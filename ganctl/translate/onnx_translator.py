@@ -41,6 +41,8 @@ METADATA_KEYS = {
     "test_mode": "eval for generators with batch norm or dropout (running statistics, no dropout)",
     "size_multiple": "the generator's size multiple (the graph pads to it and crops back)",
     "size": "HxW when the graph takes one image size only (export --size)",
+    "quantization": "int8 when the inner convolutions are int8 (export --quantize int8); absent in fp32 files",
+    "calibration_images": "how many images the int8 ranges were calibrated on",
 }
 CONVENTION = ("one input, float32 N x C x H x W pixels in [0, 1] with C = 1 or 3, and an output of the same layout "
               "and H x W")
@@ -110,8 +112,6 @@ class OnnxTranslator:
     ``test_mode``: what the file's metadata says (``eval`` for exported pix2pix and colorize models), else None.
     """
 
-    precision_name = "fp32"
-
     def __init__(self, session: Any, path: str | os.PathLike):
         self.session, self.path = session, Path(path)
         self.metadata = dict(session.get_modelmeta().custom_metadata_map)
@@ -132,6 +132,7 @@ class OnnxTranslator:
         self.batch = _dim(self.input.shape[0])
         self.size = (_dim(self.input.shape[2]), _dim(self.input.shape[3]))
         self.test_mode = self.metadata.get("test_mode") or None
+        self.precision_name = "int8" if self.metadata.get("quantization") == "int8" else "fp32"
         self.direction = self.metadata.get("direction") or None
         # Colorize graphs keep the input's lightness (ModelAdapter.keeps_lightness); the export says the kind.
         self.keeps_lightness = self.metadata.get("kind") == "colorize"
@@ -181,7 +182,8 @@ def load_onnx_translator(model: str | os.PathLike, direction: str | None = None,
     file counts as a2b); ``precision`` must be auto or fp32 (the graph runs as exported)."""
     path = Path(model)
     if precision not in ("auto", "fp32"):
-        raise OptionError("--precision", f"an ONNX model runs in fp32 (as exported), got {precision!r}")
+        raise OptionError("--precision", f"an ONNX model runs as exported (fp32, or int8 where it was exported with "
+                                         f"--quantize int8), got {precision!r}")
     providers, _ = onnx_providers(device)
     translator = OnnxTranslator(open_session(path, providers), path)
     has = translator.direction or "a2b"
