@@ -260,6 +260,42 @@ def test_int8_export_quantizes_the_inner_convolutions_and_translates_a_folder(ki
     assert "translated 10 images, skipped 1" in text and "onnxruntime-cpu (int8" in text
 
 
+@pytest.mark.parametrize("device", ["auto", "cuda"])
+def test_an_int8_file_stays_on_the_cpu_where_cuda_has_no_int8_convolution(device, runs, tmp_path, monkeypatch,
+                                                                          capsys):
+    import ganctl.translate.onnx_translator as onnx_translator
+
+    kind, direction = EXPORTS[0]
+    target = tmp_path / "int8.onnx"
+    assert invoke("export", runs[kind], "--direction", direction, "--quantize", "int8", "--calibrate",
+                  _calibration_folder(tmp_path / "calib"), "--out", target).exit_code == 0
+    opened = []
+
+    class CudaSession:  # what a session of onnxruntime-gpu reports, around a real CPU session
+        def __init__(self, session):
+            self.session = session
+
+        def __getattr__(self, name):
+            return getattr(self.session, name)
+
+        def get_providers(self):
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+    def open_session(path, providers, **kwargs):
+        opened.append(list(providers))
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return CudaSession(session) if "cuda" in str(providers).lower() else session
+
+    monkeypatch.setattr(onnx_translator, "onnx_providers", lambda d: (["CUDAExecutionProvider"], "cuda:0"))
+    monkeypatch.setattr(onnx_translator, "open_session", open_session)
+    translator = onnx_translator.load_onnx_translator(target, device=device)
+    if device == "auto":
+        assert opened == [["CUDAExecutionProvider"], ["CPUExecutionProvider"]]
+        assert translator.device == "onnxruntime-cpu"
+    else:
+        assert opened == [["CUDAExecutionProvider"]] and "int8" in capsys.readouterr().err
+
+
 def test_int8_is_refused_for_a_gan_generator_which_has_no_convolution_to_quantize(runs, cli, tmp_path):
     assert "fp32" in one_line(cli("export", runs["gan"], "--quantize", "int8", "--out", tmp_path / "g.onnx"))
     assert not list(tmp_path.glob("*.onnx"))

@@ -9,8 +9,10 @@ it): one input, float32 N x C x H x W pixels in [0, 1] with C = 1 (gray) or 3 (R
 N x C' x H x W in [0, 1] (C' = 1 or 3) of the same H and W. N, H and W may be fixed or named (dynamic); a
 fixed N is run in chunks of N, a fixed H x W takes images of that size only.
 
-A file ``ganctl export`` wrote also says what it is in its metadata (:data:`METADATA_KEYS`). The graph runs in
-fp32 on the CPU, or on CUDA where ONNX Runtime has its CUDA provider (``--device auto`` picks it).
+A file ``ganctl export`` wrote also says what it is in its metadata (:data:`METADATA_KEYS`). The graph runs as
+exported (fp32, or int8 convolutions after ``export --quantize int8``) on the CPU, or on CUDA where ONNX
+Runtime has its CUDA provider (``--device auto`` picks it, except for an int8 file: CUDA has no int8
+convolution in ONNX Runtime, so auto keeps those on the CPU).
 ``onnxruntime`` (the ``onnx`` extra) is imported only when a graph is opened.
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ganctl import console
 from ganctl.errors import CheckpointError, GanctlError, OptionError
 
 FORMAT = "ganctl-onnx"
@@ -186,6 +189,14 @@ def load_onnx_translator(model: str | os.PathLike, direction: str | None = None,
                                          f"--quantize int8), got {precision!r}")
     providers, _ = onnx_providers(device)
     translator = OnnxTranslator(open_session(path, providers), path)
+    if translator.precision_name == "int8" and translator.device != "onnxruntime-cpu":
+        # ONNX Runtime's CUDA provider has no int8 convolution: it would run each one on the CPU, copying
+        # activations to and fro. --device auto runs the whole graph on the CPU; an explicit cuda is warned.
+        if device.lower() == "auto":
+            translator = OnnxTranslator(open_session(path, ["CPUExecutionProvider"]), path)
+        else:
+            console.warn(f"{path.name} is int8: ONNX Runtime runs its int8 convolutions on the CPU, not on "
+                         "CUDA (export without --quantize for a GPU)")
     has = translator.direction or "a2b"
     if direction is not None and direction != has:
         where = "" if translator.direction else " (a plain ONNX file: a2b)"
