@@ -20,6 +20,10 @@ Before the file is written, ONNX Runtime runs it on an odd-sized input and the r
 PyTorch path (the translate path in fp32 eval mode, or the generator from noise): a difference above
 :data:`TOLERANCE` is an error and nothing is written. The file carries metadata
 (:data:`ganctl.translate.onnx_translator.METADATA_KEYS`). No pickle is involved: ONNX is a protobuf.
+
+``quantize="int8"`` (``--quantize int8``) quantizes the checked graph's inner convolutions
+(:mod:`ganctl.export.quantize`) and compares the int8 file with the PyTorch path on calibration images held
+out (:class:`Int8Check`: PSNR, max and mean difference); a low PSNR is warned about, not refused.
 """
 
 from __future__ import annotations
@@ -354,7 +358,7 @@ def _calibration_inputs(config: dict[str, Any], meta: dict[str, str], calibrate:
             try:
                 dataset = run_dataset(run)
             except InputError as exc:
-                why = f"the run's {exc.problem.split(';')[0]}"
+                why = f"the run: {exc.problem.split(';')[0]}"
             else:
                 folder = default_calibration_folder(str(config.get("kind")), meta.get("direction"), dataset)
                 why = f"the run's data folder {dataset} has no training images of the input domain"
