@@ -260,6 +260,16 @@ def test_int8_export_quantizes_the_inner_convolutions_and_translates_a_folder(ki
     assert "translated 10 images, skipped 1" in text and "onnxruntime-cpu (int8" in text
 
 
+def test_a_fixed_size_int8_export_calibrates_at_that_size(runs, tmp_path, cli):
+    kind, direction = EXPORTS[0]
+    target = tmp_path / "fixed_int8.onnx"
+    result = cli("export", runs[kind], "--direction", direction, "--size", "24x40", "--quantize", "int8",
+                 "--calibrate", _calibration_folder(tmp_path / "calib"), "--out", target)
+    assert result.exit_code == 0, result.output
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[2:] == [24, 40] and "QLinearConv" in _node_types(target)
+
+
 @pytest.mark.parametrize("device", ["auto", "cuda"])
 def test_an_int8_file_stays_on_the_cpu_where_cuda_has_no_int8_convolution(device, runs, tmp_path, monkeypatch,
                                                                           capsys):

@@ -88,7 +88,7 @@ def export(
                            "quantization": "int8" if result.int8 else "none",
                            "int8": vars(result.int8) if result.int8 else None})
     what = f"{result.kind} {result.direction}" if result.direction else f"{result.kind} generator"
-    mode = f", {result.test_mode} mode" if result.test_mode else ""
+    mode = (f", {result.test_mode} mode" if result.test_mode else "") + (", int8" if result.int8 else "")
     console.info(f"exported {what} to {result.path} (opset {result.opset}{mode}; {result.input_name} "
                  f"{' x '.join(result.input_shape)} -> {' x '.join(result.output_shape)})")
     console.info(check)

@@ -288,8 +288,8 @@ def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None, 
     _check_writable(target, overwrite)
     graph, torch_path, meta = _graph_for(checkpoint, config, direction)
     graph.eval()
-    calibration = (_calibration_inputs(config, meta, calibrate, calibration_images, _run_folder(model, checkpoint))
-                   if quantize == "int8" else None)
+    calibration = (_calibration_inputs(config, meta, calibrate, calibration_images, _run_folder(model, checkpoint),
+                                       size) if quantize == "int8" else None)
     example = _check_input(config, meta, size)
     input_name = meta["input"]
     output_name = "image" if input_name == "noise" else "output"
@@ -340,9 +340,9 @@ def _run_folder(model: Path, checkpoint: Path) -> Path | None:
 
 
 def _calibration_inputs(config: dict[str, Any], meta: dict[str, str], calibrate: str | os.PathLike | None,
-                        count: int, run: Path | None) -> tuple[str, list[np.ndarray]]:
+                        count: int, run: Path | None, size: tuple[int, int] | None) -> tuple[str, list[np.ndarray]]:
     """(the folder, the calibration inputs) of an int8 export: images of ``calibrate`` or of the run's training
-    data for the direction's input domain."""
+    data for the direction's input domain, at the graph's fixed ``size`` when it has one."""
     from ganctl.export.quantize import calibration_images, calibration_size, default_calibration_folder
     from ganctl.runs import run_dataset
 
@@ -366,7 +366,7 @@ def _calibration_inputs(config: dict[str, Any], meta: dict[str, str], calibrate:
             raise OptionError("--calibrate", f"--quantize int8 needs images to calibrate with ({why}); give a folder "
                                              "of images like those the model will translate")
     mode = "L" if meta["input_channels"] == "1" else "RGB"
-    return str(folder), calibration_images(folder, mode, count, calibration_size(config))
+    return str(folder), calibration_images(folder, mode, count, calibration_size(config), fixed=size)
 
 
 def _quantized(data: bytes, metadata: dict[str, str], calibration: tuple[str, list[np.ndarray]],

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ganctl import console
 from ganctl.data.imageio import list_images
@@ -52,10 +53,12 @@ def default_calibration_folder(kind: str, direction: str | None, dataset: Path) 
     return None
 
 
-def calibration_images(folder: Path, mode: str, count: int, size: int) -> list[np.ndarray]:
+def calibration_images(folder: Path, mode: str, count: int, size: int,
+                       fixed: tuple[int, int] | None = None) -> list[np.ndarray]:
     """Up to ``count`` images of ``folder`` (evenly spread over its sorted files) as float32 1 x C x H x W in
-    [0, 1], decoded in ``mode`` (``L``/``RGB``) and scaled to ``size`` on the shorter side; unreadable files are
-    skipped. Raises :class:`InputError` when the folder has no readable image."""
+    [0, 1], decoded in ``mode`` (``L``/``RGB``) and scaled to ``size`` on the shorter side, or to exactly
+    ``fixed`` (H, W) for a graph of one size; unreadable files are skipped. Raises :class:`InputError` when
+    the folder has no readable image."""
     if not folder.is_dir():
         raise InputError(folder, "is not a folder (--calibrate takes a folder of images like those the model "
                                  "will translate)")
@@ -68,7 +71,9 @@ def calibration_images(folder: Path, mode: str, count: int, size: int) -> list[n
         if len(arrays) == count:
             break
         try:
-            pixels = decode_image(path, mode, size).pixels
+            pixels = decode_image(path, mode, None if fixed else size).pixels
+            if fixed is not None and pixels.shape[:2] != fixed:
+                pixels = np.asarray(Image.fromarray(pixels).resize(fixed[::-1], Image.Resampling.BICUBIC))
         except ImageReadError as exc:
             console.warn(f"calibration: skipped {path.name}: {exc.problem}")
             continue
