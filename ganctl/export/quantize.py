@@ -123,8 +123,6 @@ def quantize_int8(model: bytes, input_name: str, inputs: list[np.ndarray]) -> by
     """The fp32 ONNX ``model`` with its inner convolutions in int8, ranges calibrated on ``inputs`` (see the
     module docstring for what is and is not quantized). The graph's inputs and outputs are kept; its metadata
     is ONNX Runtime's (the caller sets ganctl's)."""
-    if not inputs:
-        raise OptionError("--calibrate", "no calibration images")
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -140,7 +138,8 @@ def quantize_int8(model: bytes, input_name: str, inputs: list[np.ndarray]) -> by
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax,
                         nodes_to_exclude=[convolutions[0], convolutions[-1]] if len(convolutions) > 2 else [])
-        if not any(n.op_type == "QLinearConv" for n in onnx.load(str(int8)).graph.node):
-            raise OptionError("--quantize", "this generator has no convolution ONNX Runtime runs in int8 (besides "
-                                            "the first and last, and transposed ones); export it in fp32")
-        return int8.read_bytes()
+        quantized = onnx.load(str(int8))
+    if not any(n.op_type == "QLinearConv" for n in quantized.graph.node):
+        raise OptionError("--quantize", "this generator has no convolution ONNX Runtime runs in int8 (besides the "
+                                        "first and last, and transposed ones); export it in fp32")
+    return quantized.SerializeToString()
